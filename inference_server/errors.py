@@ -1,0 +1,22 @@
+"""Domain errors. Each carries the sentence the user reads; the service maps them to gRPC status codes once."""
+from __future__ import annotations
+
+
+class SemanticEditError(Exception):
+    """Base class: str(error) is a complete sentence saying what is wrong and how to fix it."""
+
+
+class InvalidInputError(SemanticEditError):
+    """The request itself is wrong (sizes, masks, options). Maps to INVALID_ARGUMENT."""
+
+
+class JobCancelledError(SemanticEditError):
+    """The client went away or cancelled; the job stopped. Maps to CANCELLED."""
+
+
+class QueueFullError(SemanticEditError):
+    """Too many jobs are waiting. Maps to RESOURCE_EXHAUSTED."""
+
+
+class DeviceUnavailableError(SemanticEditError):
+    """The requested compute device does not exist on this machine."""

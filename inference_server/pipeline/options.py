@@ -1,0 +1,119 @@
+"""Per-job options for removal and the quality presets that fill in what a request leaves unset."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from ..errors import InvalidInputError
+from ..inpainting.dip_network import SkipNetConfig
+
+
+class GuidanceMode(str, Enum):
+    """How SIMBIL's guidance term (eq. 5) compares the hole with its background."""
+
+    WHOLE_HOLE = "whole_hole"  # one mean colour for the whole hole (SIMBIL on CLEVR)
+    PER_ROW = "per_row"  # one mean colour per image row (SIMBIL on Visual Genome, appendix A.3)
+
+
+@dataclass(frozen=True)
+class QualityPreset:
+    """What a quality name stands for.
+
+    network: the skip encoder-decoder's size.
+    iterations: Adam steps at most.
+    min_iterations: steps always run before the early stop may end the fit.
+    max_fit_side: the context window is downscaled so that its longer side is at most this many pixels for the fit
+        (the fill is upscaled back); this bounds the cost for large holes.
+    early_stop: stop when the loss has stopped improving (relative gain below `early_stop_tolerance` per
+        `early_stop_interval` steps, twice in a row).
+    """
+
+    name: str
+    network: SkipNetConfig
+    iterations: int
+    min_iterations: int
+    max_fit_side: int
+    early_stop: bool = True
+    early_stop_interval: int = 50
+    early_stop_tolerance: float = 0.005
+
+
+PRESETS: dict[str, QualityPreset] = {
+    preset.name: preset
+    for preset in (
+        QualityPreset("fast", SkipNetConfig(channels=32), iterations=400, min_iterations=150, max_fit_side=128),
+        QualityPreset("balanced", SkipNetConfig(channels=64), iterations=1000, min_iterations=300, max_fit_side=192),
+        QualityPreset("best", SkipNetConfig(channels=128), iterations=2000, min_iterations=600, max_fit_side=256),
+    )
+}
+DEFAULT_PRESET = "balanced"
+MAX_DILATION_PX = 256
+MAX_ITERATIONS = 20000
+MAX_GUIDANCE_WEIGHT = 100.0
+
+
+@dataclass(frozen=True)
+class RemoveOptions:
+    """Everything a removal job needs besides the image and the mask.
+
+    dilation_px: pixels the hole reaches beyond the object, 0..256; None chooses it from the object's size.
+    quality: a PRESETS name.
+    iterations: overrides the preset's step count (and turns the early stop off); None keeps the preset's.
+    seed: seeds the network weights and the input noise; same seed + same device => same pixels.
+    guidance_weight: lambda of SIMBIL eq. 5, 0..100 (0 = plain DIP data term). The paper uses 0.1.
+    guidance_mode: whole hole or row by row.
+    learning_rate: Adam's step size.
+    context_window: True fits only a window around the hole; False fits the whole image (the paper's setting,
+        kept for benchmarks).
+    max_fit_side: overrides the preset's fit resolution cap; None keeps the preset's, 0 disables the cap.
+    network: overrides the preset's network; None keeps the preset's.
+    """
+
+    dilation_px: int | None = None
+    quality: str = DEFAULT_PRESET
+    iterations: int | None = None
+    seed: int = 0
+    guidance_weight: float = 0.1
+    guidance_mode: GuidanceMode = GuidanceMode.WHOLE_HOLE
+    learning_rate: float = 0.01
+    context_window: bool = True
+    max_fit_side: int | None = None
+    network: SkipNetConfig | None = field(default=None)
+
+    def validated(self) -> RemoveOptions:
+        """Returns self after checking every field; raises InvalidInputError with a sentence naming the field."""
+        if self.quality not in PRESETS:
+            known = ", ".join(PRESETS)
+            raise InvalidInputError(f"unknown quality preset '{self.quality}'; use one of: {known}")
+        if self.dilation_px is not None and not 0 <= self.dilation_px <= MAX_DILATION_PX:
+            raise InvalidInputError(
+                f"dilation must be between 0 and {MAX_DILATION_PX} px, or -1 for automatic; got {self.dilation_px}")
+        if self.iterations is not None and not 1 <= self.iterations <= MAX_ITERATIONS:
+            raise InvalidInputError(f"iterations must be between 1 and {MAX_ITERATIONS}; got {self.iterations}")
+        if self.seed < 0:
+            raise InvalidInputError(f"seed must be 0 or more; got {self.seed}")
+        for name, value, high in (("guidance weight", self.guidance_weight, MAX_GUIDANCE_WEIGHT),
+                                  ("learning rate", self.learning_rate, 1.0)):
+            if not math.isfinite(value) or value < 0 or value > high:
+                raise InvalidInputError(f"{name} must be a number between 0 and {high:g}; got {value}")
+        if self.learning_rate == 0:
+            raise InvalidInputError("learning rate must be above 0")
+        if self.max_fit_side is not None and self.max_fit_side != 0 and self.max_fit_side < 32:
+            raise InvalidInputError(f"max fit side must be 0 (no cap) or at least 32 px; got {self.max_fit_side}")
+        return self
+
+    @property
+    def preset(self) -> QualityPreset:
+        return PRESETS[self.quality]
+
+    def resolved_preset(self) -> QualityPreset:
+        """The preset with this job's overrides applied (iterations, fit size, network)."""
+        preset = self.preset
+        if self.iterations is not None:
+            preset = replace(preset, iterations=self.iterations, min_iterations=self.iterations, early_stop=False)
+        if self.max_fit_side is not None:
+            preset = replace(preset, max_fit_side=self.max_fit_side)
+        if self.network is not None:
+            preset = replace(preset, network=self.network)
+        return preset

@@ -1,0 +1,140 @@
+"""Object removal: dilate the mask, fit background-guided DIP on a window around the hole, paste inside the hole.
+
+    remove_object(image, object_mask, options, device=...) -> RemoveResult
+
+image: (H, W, 3|4) uint8 RGB(A); object_mask: (H, W) bool, True = object. The result carries only the changed
+region (the hole's bounding box) and the masks cropped to it; `apply_patch` puts it back into a full image.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import InvalidInputError
+from ..inpainting.background_guided_dip import FitSettings, fit_window
+from .masks import Region, auto_dilation_px, bounding_region, composite, dilate, paste_alpha
+from .options import RemoveOptions
+
+# Stage names, as reported in progress events and timings.
+STAGE_QUEUED = "queued"
+STAGE_PREPARE = "prepare"
+STAGE_INPAINT = "inpaint"
+STAGE_COMPOSITE = "composite"
+
+MIN_CONTEXT_MARGIN_PX = 16
+CONTEXT_MARGIN_SHARE = 0.5  # context on each side of the hole, as a share of the hole's longer side
+GUIDANCE_MARGIN_SHARE = 0.15  # background band for B, as a share of the hole's longer side
+MIN_GUIDANCE_MARGIN_PX = 4
+
+ProgressReport = Callable[[str, int, int, str], None]  # (stage, step, total, message)
+
+
+@dataclass
+class RemoveResult:
+    region: Region  # the changed part of the image
+    patch: np.ndarray  # (region.height, region.width, channels) uint8, the edited pixels of `region`
+    object_mask: np.ndarray  # (region.height, region.width) bool
+    hole_mask: np.ndarray  # (region.height, region.width) bool, the dilated hole
+    dilation_px: int
+    iterations: int
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+
+def validate_remove_input(image: np.ndarray, object_mask: np.ndarray) -> None:
+    """Raises InvalidInputError with a sentence when the image/mask pair cannot be edited."""
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
+        raise InvalidInputError(f"the image must be 8-bit RGB or RGBA; got shape {image.shape} of {image.dtype}")
+    height, width = image.shape[:2]
+    if object_mask.shape != (height, width):
+        mh, mw = object_mask.shape[:2]
+        raise InvalidInputError(
+            f"the mask is {mw}x{mh} but the image is {width}x{height}; give a mask of the image's size")
+    if not object_mask.any():
+        raise InvalidInputError("the mask is empty: mark the object to remove (nonzero pixels = object)")
+    if object_mask.all():
+        raise InvalidInputError(
+            "the mask covers the whole image: nothing is left to learn the background from; mark only the object")
+
+
+def known_background(image: np.ndarray) -> np.ndarray:
+    """Pixels that can teach the background: all of them, except fully transparent ones in RGBA images."""
+    if image.shape[2] == 4:
+        return image[..., 3] > 0
+    return np.ones(image.shape[:2], dtype=bool)
+
+
+def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOptions, *,
+                  device: torch.device | None = None, progress: ProgressReport | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> RemoveResult:
+    validate_remove_input(image, object_mask)
+    options = options.validated()
+    preset = options.resolved_preset()
+    device = device or torch.device("cpu")
+    report = progress or (lambda stage, step, total, message: None)
+    timings: dict[str, float] = {}
+    height, width = object_mask.shape
+
+    started = time.perf_counter()
+    report(STAGE_PREPARE, 0, 1, "Preparing the hole")
+    radius = auto_dilation_px(object_mask) if options.dilation_px is None else options.dilation_px
+    hole = dilate(object_mask, radius)
+    valid = known_background(image)
+    if not (valid & ~hole).any():
+        raise InvalidInputError(
+            f"the hole (the mask grown by {radius} px) covers every visible pixel: nothing is left to learn the "
+            "background from; use a smaller dilation or a smaller mask")
+    hole_box = bounding_region(hole)
+    long_side = max(hole_box.width, hole_box.height)
+    if options.context_window:
+        margin = max(MIN_CONTEXT_MARGIN_PX, round(CONTEXT_MARGIN_SHARE * long_side))
+        window = hole_box.grown(margin, height, width)
+    else:
+        window = Region(0, 0, width, height)
+    guidance_box = hole_box.grown(max(MIN_GUIDANCE_MARGIN_PX, round(GUIDANCE_MARGIN_SHARE * long_side)), height, width)
+    guidance_area = np.zeros_like(hole)
+    guidance_area[guidance_box.slices] = True
+    known = valid & ~hole
+    background = known & guidance_area
+    if not background.any():  # a hole whose nearby band is all transparent: use any known pixel of the window
+        background = known
+    report(STAGE_PREPARE, 1, 1, "Preparing the hole")
+    timings[STAGE_PREPARE] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    settings = FitSettings(
+        network=preset.network, iterations=preset.iterations, min_iterations=preset.min_iterations,
+        learning_rate=options.learning_rate, guidance_weight=options.guidance_weight,
+        guidance_mode=options.guidance_mode.value, seed=options.seed, max_fit_side=preset.max_fit_side,
+        early_stop=preset.early_stop, early_stop_interval=preset.early_stop_interval,
+        early_stop_tolerance=preset.early_stop_tolerance)
+    win = window.slices
+
+    def on_step(step: int, total: int) -> None:
+        report(STAGE_INPAINT, step, total, f"Filling the hole (step {step} of {total})")
+
+    fit = fit_window(image[win], known[win], hole[win], background[win], settings, device,
+                     progress=on_step, should_stop=should_stop)
+    timings[STAGE_INPAINT] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    report(STAGE_COMPOSITE, 0, 1, "Pasting the fill into the hole")
+    inner = hole_box.relative_to(window)  # the hole's box inside the window
+    box = hole_box.slices
+    alpha = paste_alpha(object_mask[box], hole[box], feather_px=max(1, radius))
+    patch = composite(image[box], fit.fill[inner.slices], alpha)
+    report(STAGE_COMPOSITE, 1, 1, "Pasting the fill into the hole")
+    timings[STAGE_COMPOSITE] = time.perf_counter() - started
+
+    return RemoveResult(region=hole_box, patch=patch, object_mask=object_mask[box].copy(), hole_mask=hole[box].copy(),
+                        dilation_px=radius, iterations=fit.iterations, timings=timings)
+
+
+def apply_patch(image: np.ndarray, region: Region, patch: np.ndarray) -> np.ndarray:
+    """A copy of `image` with `patch` written over `region`."""
+    out = image.copy()
+    out[region.slices] = patch
+    return out
