@@ -131,7 +131,7 @@ def fit_window(window: np.ndarray, known: np.ndarray, hole: np.ndarray, backgrou
     should_stop is polled every step; when it returns True the fit raises JobCancelledError.
     """
     height, width = known.shape
-    image = torch.from_numpy(np.ascontiguousarray(window[..., :3])).to(device).permute(2, 0, 1)[None].float() / 255
+    image = torch.tensor(window[..., :3], device=device).permute(2, 0, 1)[None].float() / 255  # (1, 3, H, W)
     masks = torch.from_numpy(np.stack([known, hole, background]).astype(np.float32)).to(device)[None]  # (1, 3, H, W)
 
     fit_h, fit_w = _fit_resolution(height, width, settings.max_fit_side)
@@ -142,7 +142,9 @@ def fit_window(window: np.ndarray, known: np.ndarray, hole: np.ndarray, backgrou
         masks = torch.cat([coverage[:, :1] > 0.999, coverage[:, 1:2] > 0, coverage[:, 2:] > 0.999], 1).float()
 
     multiple = settings.network.size_multiple
-    pad_h, pad_w = -fit_h % multiple, -fit_w % multiple
+    smallest = settings.network.min_input_side
+    pad_h = max(smallest, fit_h + -fit_h % multiple) - fit_h
+    pad_w = max(smallest, fit_w + -fit_w % multiple) - fit_w
     if pad_h or pad_w:  # padding takes part in no term: masks are zero there
         mode = "reflect" if pad_h < fit_h and pad_w < fit_w else "replicate"
         image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)

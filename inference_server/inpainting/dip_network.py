@@ -27,6 +27,11 @@ class SkipNetConfig:
         """Input height and width must be multiples of this."""
         return 2**self.depth
 
+    @property
+    def min_input_side(self) -> int:
+        """The deepest level needs 2 px after its stride-2 conv for reflection padding."""
+        return 2 ** (self.depth + 1)
+
 
 def _conv_block(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> nn.Sequential:
     """Reflection-padded conv + batch norm + LeakyReLU(0.2), as in DIP."""

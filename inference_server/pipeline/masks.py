@@ -30,6 +30,17 @@ class Region(NamedTuple):
         y1 = min(image_height, self.y + self.height + margin)
         return Region(x0, y0, x1 - x0, y1 - y0)
 
+    def at_least(self, side: int, image_height: int, image_width: int) -> Region:
+        """This region widened (about its centre, shifted to stay inside) to `side` px where the image allows."""
+        def span(start: int, length: int, limit: int) -> tuple[int, int]:
+            length_wanted = min(limit, max(length, side))
+            start = min(max(0, start - (length_wanted - length) // 2), limit - length_wanted)
+            return start, length_wanted
+
+        x, width = span(self.x, self.width, image_width)
+        y, height = span(self.y, self.height, image_height)
+        return Region(x, y, width, height)
+
     def relative_to(self, outer: Region) -> Region:
         return Region(self.x - outer.x, self.y - outer.y, self.width, self.height)
 

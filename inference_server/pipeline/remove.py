@@ -91,7 +91,7 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
     long_side = max(hole_box.width, hole_box.height)
     if options.context_window:
         margin = max(MIN_CONTEXT_MARGIN_PX, round(CONTEXT_MARGIN_SHARE * long_side))
-        window = hole_box.grown(margin, height, width)
+        window = hole_box.grown(margin, height, width).at_least(preset.network.min_input_side, height, width)
     else:
         window = Region(0, 0, width, height)
     guidance_box = hole_box.grown(max(MIN_GUIDANCE_MARGIN_PX, round(GUIDANCE_MARGIN_SHARE * long_side)), height, width)

@@ -1,0 +1,31 @@
+"""Server configuration: built once from the command line, frozen for the server's life."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PORT = 50051
+DEFAULT_MAX_PIXELS = 50_000_000  # e.g. 8660 x 5773; a 6000 x 4000 photo fits
+DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # an RGBA image at DEFAULT_MAX_PIXELS is 200 MB
+DEFAULT_MAX_QUEUED_JOBS = 4
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """host/port: where to listen (loopback by default; port 0 picks a free port).
+    device: "auto" (CUDA when present, else CPU), "cuda" or "cpu".
+    max_pixels: largest image accepted (width x height).
+    max_message_bytes: gRPC message limit, both directions.
+    max_queued_jobs: jobs that may wait behind the running one; more are refused with RESOURCE_EXHAUSTED.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    device: str = "auto"
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_queued_jobs: int = DEFAULT_MAX_QUEUED_JOBS
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"

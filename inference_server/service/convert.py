@@ -1,0 +1,146 @@
+"""The one boundary between protobuf messages and numpy arrays, for both the server and the CLI's client.
+
+Server side: `remove_request_from_proto` (validates, raising InvalidInputError with a sentence), `result_to_proto`.
+Client side: `remove_request_to_proto`, `result_from_proto`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from semantic_edit.v1 import semantic_edit_pb2 as pb
+
+from ..errors import InvalidInputError
+from ..pipeline.masks import Region
+from ..pipeline.options import DEFAULT_PRESET, GuidanceMode, RemoveOptions
+from ..pipeline.remove import RemoveResult, validate_remove_input
+
+CHANNELS = {pb.PIXEL_FORMAT_RGB8: 3, pb.PIXEL_FORMAT_RGBA8: 4}
+FORMAT_NAMES = {pb.PIXEL_FORMAT_RGB8: "RGB8", pb.PIXEL_FORMAT_RGBA8: "RGBA8"}
+GUIDANCE_MODES = {
+    pb.GUIDANCE_MODE_UNSPECIFIED: GuidanceMode.WHOLE_HOLE,
+    pb.GUIDANCE_MODE_WHOLE_HOLE: GuidanceMode.WHOLE_HOLE,
+    pb.GUIDANCE_MODE_PER_ROW: GuidanceMode.PER_ROW,
+}
+MASK_NAMES = ("object", "hole")
+
+
+@dataclass(frozen=True)
+class RemoveRequest:
+    image: np.ndarray  # (H, W, 3|4) uint8
+    object_mask: np.ndarray  # (H, W) bool
+    options: RemoveOptions
+    pixel_format: int  # pb.PIXEL_FORMAT_*
+
+
+def image_from_proto(image: pb.Image, max_pixels: int) -> np.ndarray:
+    width, height = image.width, image.height
+    if width == 0 or height == 0:
+        raise InvalidInputError(f"the image is {width}x{height}: width and height must be at least 1 px")
+    if width * height > max_pixels:
+        raise InvalidInputError(
+            f"the image is {width}x{height} = {width * height:,} pixels, over this server's limit of "
+            f"{max_pixels:,}; scale it down, or start the server with a larger --max-pixels")
+    if image.format not in CHANNELS:
+        raise InvalidInputError(
+            f"unknown pixel format {image.format}: send 8-bit RGB (PIXEL_FORMAT_RGB8) or RGBA (PIXEL_FORMAT_RGBA8)")
+    channels = CHANNELS[image.format]
+    expected = width * height * channels
+    if len(image.data) != expected:
+        raise InvalidInputError(
+            f"the image data has {len(image.data):,} bytes but a {width}x{height} {FORMAT_NAMES[image.format]} "
+            f"image needs {expected:,} (width x height x {channels})")
+    return np.frombuffer(image.data, dtype=np.uint8).reshape(height, width, channels)
+
+
+def mask_from_proto(mask: pb.Mask, width: int, height: int) -> np.ndarray:
+    if (mask.width, mask.height) != (width, height):
+        raise InvalidInputError(
+            f"the mask is {mask.width}x{mask.height} but the image is {width}x{height}; "
+            "give a mask of the image's size")
+    if len(mask.data) != width * height:
+        raise InvalidInputError(
+            f"the mask data has {len(mask.data):,} bytes but a {width}x{height} mask needs {width * height:,} "
+            "(one byte per pixel)")
+    return np.frombuffer(mask.data, dtype=np.uint8).reshape(height, width) != 0
+
+
+def options_from_proto(options: pb.EditOptions) -> RemoveOptions:
+    dilation = options.dilation_px if options.HasField("dilation_px") else -1
+    if dilation < -1:
+        raise InvalidInputError(f"dilation must be between 0 and 256 px, or -1 for automatic; got {dilation}")
+    weight = options.guidance_weight if options.HasField("guidance_weight") else 0.1
+    if not math.isfinite(weight):
+        raise InvalidInputError(f"guidance weight must be a finite number between 0 and 100; got {weight}")
+    if options.guidance_mode not in GUIDANCE_MODES:
+        raise InvalidInputError(
+            f"unknown guidance mode {options.guidance_mode}: use GUIDANCE_MODE_WHOLE_HOLE or GUIDANCE_MODE_PER_ROW")
+    return RemoveOptions(
+        dilation_px=None if dilation == -1 else dilation,
+        quality=options.quality or DEFAULT_PRESET,
+        iterations=options.iterations or None,
+        seed=options.seed,
+        guidance_weight=float(weight),
+        guidance_mode=GUIDANCE_MODES[options.guidance_mode],
+    ).validated()
+
+
+def remove_request_from_proto(request: pb.EditRequest, max_pixels: int) -> RemoveRequest:
+    """Checks every part of a request that asks for a removal; raises InvalidInputError naming what is wrong."""
+    if request.WhichOneof("edit") != "remove":
+        raise InvalidInputError("the request names no edit: set `remove` (the edits this server runs: remove)")
+    image = image_from_proto(request.image, max_pixels)
+    target = request.remove.target
+    if target.WhichOneof("kind") != "mask":
+        raise InvalidInputError("remove needs a target: set target.mask to the object's mask (nonzero = object)")
+    mask = mask_from_proto(target.mask, request.image.width, request.image.height)
+    options = options_from_proto(request.options)
+    validate_remove_input(image, mask)
+    return RemoveRequest(image, mask, options, request.image.format)
+
+
+def _region_to_proto(region: Region) -> pb.Region:
+    return pb.Region(x=region.x, y=region.y, width=region.width, height=region.height)
+
+
+def result_to_proto(result: RemoveResult, pixel_format: int) -> pb.EditResult:
+    region = _region_to_proto(result.region)
+    masks = [
+        pb.RegionMask(name=name, region=region, data=(mask.astype(np.uint8) * 255).tobytes())
+        for name, mask in zip(MASK_NAMES, (result.object_mask, result.hole_mask))
+    ]
+    patch = pb.Image(width=result.region.width, height=result.region.height, format=pixel_format,
+                     data=np.ascontiguousarray(result.patch).tobytes())
+    timings = [pb.StageTiming(stage=stage, seconds=seconds) for stage, seconds in result.timings.items()]
+    return pb.EditResult(region=region, patch=patch, masks=masks, timings=timings, iterations=result.iterations,
+                         dilation_px=result.dilation_px)
+
+
+def remove_request_to_proto(image: np.ndarray, object_mask: np.ndarray, options: RemoveOptions) -> pb.EditRequest:
+    height, width, channels = image.shape
+    pixel_format = pb.PIXEL_FORMAT_RGBA8 if channels == 4 else pb.PIXEL_FORMAT_RGB8
+    mode = {GuidanceMode.WHOLE_HOLE: pb.GUIDANCE_MODE_WHOLE_HOLE, GuidanceMode.PER_ROW: pb.GUIDANCE_MODE_PER_ROW}
+    proto_options = pb.EditOptions(
+        dilation_px=-1 if options.dilation_px is None else options.dilation_px,
+        quality=options.quality, seed=options.seed, guidance_weight=options.guidance_weight,
+        guidance_mode=mode[options.guidance_mode])
+    if options.iterations is not None:
+        proto_options.iterations = options.iterations
+    mask = pb.Mask(width=width, height=height, data=(object_mask != 0).astype(np.uint8).tobytes())
+    return pb.EditRequest(
+        image=pb.Image(width=width, height=height, format=pixel_format, data=np.ascontiguousarray(image).tobytes()),
+        remove=pb.RemoveEdit(target=pb.Target(mask=mask)),
+        options=proto_options)
+
+
+def result_from_proto(result: pb.EditResult) -> RemoveResult:
+    r = result.region
+    region = Region(r.x, r.y, r.width, r.height)
+    channels = CHANNELS[result.patch.format]
+    patch = np.frombuffer(result.patch.data, dtype=np.uint8).reshape(r.height, r.width, channels)
+    masks = {m.name: np.frombuffer(m.data, dtype=np.uint8).reshape(r.height, r.width) != 0 for m in result.masks}
+    return RemoveResult(region=region, patch=patch, object_mask=masks["object"], hole_mask=masks["hole"],
+                        dilation_px=result.dilation_px, iterations=result.iterations,
+                        timings={t.stage: t.seconds for t in result.timings})

@@ -1,0 +1,70 @@
+"""Server factory: the SemanticEdit service, the standard health service and server reflection on one port."""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from semantic_edit.v1 import semantic_edit_pb2 as pb
+from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
+
+from ..config import ServerConfig
+from ..device import ComputeDevice, choose_device
+from .jobs import JobQueue
+from .servicer import SemanticEditServicer
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SemanticEdit"].full_name
+SPARE_RPC_THREADS = 8  # for GetInfo, health checks and refusals while the queue is full
+
+
+def message_size_options(max_message_bytes: int) -> list[tuple[str, int]]:
+    return [("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.max_receive_message_length", max_message_bytes)]
+
+
+class EditServer:
+    """A started gRPC server and the job queue behind it. stop() cancels the jobs, then stops serving."""
+
+    def __init__(self, grpc_server: grpc.Server, jobs: JobQueue):
+        self.grpc_server = grpc_server
+        self.jobs = jobs
+
+    def stop(self, grace: float | None = None) -> threading.Event:
+        self.jobs.close()
+        stopped = self.grpc_server.stop(grace)
+        self.jobs.join(timeout=10)
+        return stopped
+
+    def wait_for_termination(self, timeout: float | None = None) -> bool:
+        return self.grpc_server.wait_for_termination(timeout)
+
+
+def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> tuple[EditServer, int]:
+    """Builds and starts the server; returns it with the port it bound (port 0 in `config` picks a free one)."""
+    device = device or choose_device(config.device)
+    jobs = JobQueue(config.max_queued_jobs)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.max_queued_jobs + 1 + SPARE_RPC_THREADS,
+                                   thread_name_prefix="rpc"),
+        options=message_size_options(config.max_message_bytes))
+    pb_grpc.add_SemanticEditServicer_to_server(SemanticEditServicer(config, device, jobs), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
+    try:
+        port = server.add_insecure_port(config.address)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise OSError(f"could not listen on {config.address}: is another server using that port? try --port")
+    server.start()
+    for service in ("", SERVICE_NAME):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving on %s:%d, device %s (%s)", config.host, port, device.kind, device.name)
+    return EditServer(server, jobs), port

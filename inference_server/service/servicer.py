@@ -1,0 +1,112 @@
+"""SemanticEdit servicer: RPC methods mirror the proto; domain errors become gRPC status codes here, once."""
+from __future__ import annotations
+
+import logging
+import queue
+import time
+
+import grpc
+import torch
+
+from semantic_edit.v1 import semantic_edit_pb2 as pb
+from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
+
+from .. import __version__
+from ..config import ServerConfig
+from ..device import ComputeDevice
+from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
+from ..pipeline.options import PRESETS
+from ..pipeline.remove import STAGE_QUEUED, remove_object
+from . import convert
+from .jobs import ERROR, PROGRESS, Job, JobQueue
+
+log = logging.getLogger(__name__)
+EVENT_POLL_SECONDS = 0.2  # how often a waiting handler checks that its client is still there
+PROGRESS_INTERVAL_SECONDS = 0.1  # at most this often per stage, plus each stage's first and last step
+
+
+def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
+    """The status code and sentence a client receives for a failed edit."""
+    if isinstance(error, InvalidInputError):
+        return grpc.StatusCode.INVALID_ARGUMENT, str(error)
+    if isinstance(error, QueueFullError):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)
+    if isinstance(error, JobCancelledError):
+        return grpc.StatusCode.CANCELLED, str(error)
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        return (grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "the GPU ran out of memory for this edit; use quality 'fast' or a smaller object, or free the GPU")
+    if isinstance(error, SemanticEditError):
+        return grpc.StatusCode.FAILED_PRECONDITION, str(error)
+    return grpc.StatusCode.INTERNAL, f"the edit failed inside the server ({type(error).__name__}); its log has details"
+
+
+class _ThrottledProgress:
+    """Forwards progress to the job, at most every PROGRESS_INTERVAL_SECONDS per stage (first and last always)."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.last_sent: dict[str, float] = {}
+
+    def __call__(self, stage: str, step: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if step in (0, 1, total) or now - self.last_sent.get(stage, 0.0) >= PROGRESS_INTERVAL_SECONDS:
+            self.last_sent[stage] = now
+            self.job.report(stage, step, total, message)
+
+
+class SemanticEditServicer(pb_grpc.SemanticEditServicer):
+    def __init__(self, config: ServerConfig, device: ComputeDevice, jobs: JobQueue):
+        self.config = config
+        self.device = device
+        self.jobs = jobs
+
+    def GetInfo(self, request: pb.GetInfoRequest, context: grpc.ServicerContext) -> pb.ServerInfo:
+        return pb.ServerInfo(
+            version=__version__,
+            device=pb.DeviceInfo(kind=self.device.kind, name=self.device.name),
+            edits=["remove"],
+            models=[pb.ModelInfo(name="background-guided-dip", task="inpainting", available=True,
+                                 detail="fitted to each image at request time; needs no weights")],
+            limits=pb.Limits(max_pixels=self.config.max_pixels, max_message_bytes=self.config.max_message_bytes,
+                             max_queued_jobs=self.config.max_queued_jobs),
+            quality_presets=list(PRESETS),
+        )
+
+    def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext):
+        try:
+            edit = convert.remove_request_from_proto(request, self.config.max_pixels)
+        except InvalidInputError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+
+        def work(job: Job) -> pb.EditResult:
+            result = remove_object(edit.image, edit.object_mask, edit.options, device=self.device.torch_device,
+                                   progress=_ThrottledProgress(job), should_stop=job.should_stop)
+            return convert.result_to_proto(result, edit.pixel_format)
+
+        job = Job(work)
+        context.add_callback(job.cancel)  # runs when the client cancels or disconnects
+        try:
+            ahead = self.jobs.submit(job)
+        except QueueFullError as error:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        yield pb.EditEvent(progress=pb.Progress(
+            stage=STAGE_QUEUED, step=0, total=ahead,
+            message=f"Waiting for {ahead} edit(s) ahead" if ahead else "Starting"))
+        while True:
+            try:
+                kind, payload = job.events.get(timeout=EVENT_POLL_SECONDS)
+            except queue.Empty:
+                if not context.is_active():
+                    job.cancel()
+                    return
+                continue
+            if kind == PROGRESS:
+                stage, step, total, message = payload
+                yield pb.EditEvent(progress=pb.Progress(stage=stage, step=step, total=total, message=message))
+            elif kind == ERROR:
+                code, sentence = status_for(payload)
+                context.abort(code, sentence)
+            else:
+                yield pb.EditEvent(result=payload)
+                return

@@ -1,0 +1,85 @@
+"""The `semantic-edit remove` command on files, in-process and through a server."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference_server.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
+from inference_server.pipeline.masks import dilate
+from synthetic_images import disc_scene
+
+FAST = ["--quality", "fast", "--iterations", "3", "--dilate", "2"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    image, mask, _ = disc_scene(48, radius=8)
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    Image.fromarray(image).save(tmp_path / "photo.tif")
+    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(tmp_path / "mask.png")
+    return tmp_path, image, mask
+
+
+@pytest.mark.parametrize("source, output", [("photo.png", "out.png"), ("photo.tif", "out.tiff")])
+def test_remove_writes_the_edited_image(files, source, output):
+    folder, image, mask = files
+    assert main(["remove", str(folder / source), "--mask", str(folder / "mask.png"), "-o", str(folder / output),
+                 "--save-masks", str(folder / "masks"), *FAST]) == EXIT_OK
+    edited = np.asarray(Image.open(folder / output))
+    hole = dilate(mask, 2)
+    assert np.array_equal(edited[~hole], image[~hole])
+    assert not np.array_equal(edited[mask], image[mask])
+    saved_hole = np.asarray(Image.open(folder / "masks" / "hole-mask.png"))
+    assert np.array_equal(saved_hole == 255, hole)
+    assert np.array_equal(np.asarray(Image.open(folder / "masks" / "object-mask.png")) == 255, mask)
+
+
+def test_jpeg_output_and_rgb_mask(files):
+    folder, image, mask = files
+    rgb_mask = np.zeros((*mask.shape, 3), np.uint8)
+    rgb_mask[mask] = (0, 0, 90)  # any nonzero channel marks the object
+    Image.fromarray(rgb_mask).save(folder / "mask-rgb.png")
+    assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask-rgb.png"),
+                 "-o", str(folder / "out.jpg"), *FAST]) == EXIT_OK
+    assert Image.open(folder / "out.jpg").format == "JPEG"
+
+
+def test_through_a_server_equals_in_process(files, server_address):
+    folder, _, _ = files
+    common = ["--mask", str(folder / "mask.png"), *FAST, "--seed", "4"]
+    assert main(["remove", str(folder / "photo.png"), "-o", str(folder / "local.png"), *common]) == EXIT_OK
+    assert main(["remove", str(folder / "photo.png"), "-o", str(folder / "remote.png"), "--server", server_address,
+                 *common]) == EXIT_OK
+    assert np.array_equal(np.asarray(Image.open(folder / "local.png")), np.asarray(Image.open(folder / "remote.png")))
+
+
+def test_a_mask_of_another_size_is_an_error_not_a_resize(files, capsys):
+    folder, _, _ = files
+    Image.fromarray(np.full((20, 30), 255, np.uint8)).save(folder / "small-mask.png")
+    code = main(["remove", str(folder / "photo.png"), "--mask", str(folder / "small-mask.png"),
+                 "-o", str(folder / "out.png"), *FAST])
+    assert code == EXIT_BAD_INPUT
+    assert "is 30x20 but the image is 48x48" in capsys.readouterr().err
+    assert not (folder / "out.png").exists()
+
+
+def test_server_errors_come_back_as_sentences(files, server_address, capsys):
+    folder, _, _ = files
+    Image.fromarray(np.zeros((48, 48), np.uint8)).save(folder / "empty.png")
+    assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "empty.png"), "-o",
+                 str(folder / "out.png"), "--server", server_address, *FAST]) == EXIT_BAD_INPUT
+    assert "mask is empty" in capsys.readouterr().err
+    assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o",
+                 str(folder / "out.png"), "--server", "127.0.0.1:1", *FAST]) == EXIT_FAILED
+    assert "semantic-edit serve --port 1" in capsys.readouterr().err
+
+
+def test_missing_files_and_bad_extensions(files, capsys):
+    folder, _, _ = files
+    assert main(["remove", str(folder / "nope.png"), "--mask", str(folder / "mask.png"), "-o",
+                 str(folder / "out.png")]) == EXIT_BAD_INPUT
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o",
+                 str(folder / "out.bmp"), *FAST]) == EXIT_BAD_INPUT
+    assert "use one of the extensions" in capsys.readouterr().err

@@ -1,0 +1,223 @@
+"""A real server on a loopback port: removal, progress, errors, the queue bound, and cancellation."""
+from __future__ import annotations
+
+import threading
+import time
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from conftest import TEST_MAX_PIXELS, TEST_MAX_QUEUED_JOBS
+from inference_server.pipeline.masks import bounding_region, dilate
+from semantic_edit.v1 import semantic_edit_pb2 as pb
+from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
+from synthetic_images import DISC_COLOUR, disc_scene
+
+RPC_TIMEOUT = 120
+
+
+def remove_request(image: np.ndarray, mask: np.ndarray, **options) -> pb.EditRequest:
+    height, width, channels = image.shape
+    fmt = pb.PIXEL_FORMAT_RGBA8 if channels == 4 else pb.PIXEL_FORMAT_RGB8
+    return pb.EditRequest(
+        image=pb.Image(width=width, height=height, format=fmt, data=image.tobytes()),
+        remove=pb.RemoveEdit(target=pb.Target(mask=pb.Mask(width=width, height=height,
+                                                           data=mask.astype(np.uint8).tobytes()))),
+        options=pb.EditOptions(**{"quality": "fast", "iterations": 3, **options}))
+
+
+def run_edit(stub, request) -> tuple[list[pb.Progress], pb.EditResult]:
+    progress, results = [], []
+    for event in stub.Edit(request, timeout=RPC_TIMEOUT):
+        (results if event.HasField("result") else progress).append(
+            event.result if event.HasField("result") else event.progress)
+    assert len(results) == 1, "the stream must end with exactly one result"
+    return progress, results[0]
+
+
+def test_remove_fills_the_hole_with_background(stub):
+    image, mask, background = disc_scene(64, radius=12)
+    progress, result = run_edit(stub, remove_request(image, mask, iterations=60, dilation_px=2))
+
+    r = result.region
+    hole = dilate(mask, 2)
+    box = bounding_region(hole)
+    assert (r.x, r.y, r.width, r.height) == tuple(box)
+    assert result.dilation_px == 2 and result.iterations == 60
+    patch = np.frombuffer(result.patch.data, np.uint8).reshape(r.height, r.width, 3)
+    full = image.copy()
+    full[box.slices] = patch
+    assert np.array_equal(full[~hole], image[~hole])
+    filled = full[mask].astype(float).mean(axis=0)
+    to_background = np.linalg.norm(filled - background[mask].astype(float).mean(axis=0))
+    to_disc = np.linalg.norm(filled - np.array(DISC_COLOUR, float))
+    assert to_background < 0.2 * to_disc, (filled, to_background, to_disc)
+
+    masks = {m.name: np.frombuffer(m.data, np.uint8).reshape(m.region.height, m.region.width) for m in result.masks}
+    assert np.array_equal(masks["object"] == 255, mask[box.slices])
+    assert np.array_equal(masks["hole"] == 255, hole[box.slices])
+    assert {t.stage for t in result.timings} == {"prepare", "inpaint", "composite"}
+
+
+def test_progress_events_arrive_in_order(stub):
+    image, mask, _ = disc_scene(64)
+    progress, _ = run_edit(stub, remove_request(image, mask, iterations=5))
+    stages = [p.stage for p in progress]
+    assert stages[0] == "queued"
+    order = ["queued", "prepare", "inpaint", "composite"]
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == order
+    inpaint_steps = [p.step for p in progress if p.stage == "inpaint"]
+    assert inpaint_steps == sorted(inpaint_steps) and inpaint_steps[-1] == 5
+    assert all(p.total == 5 for p in progress if p.stage == "inpaint")
+
+
+def test_rgba_alpha_comes_back_unchanged(stub):
+    image, mask, _ = disc_scene(64)
+    alpha = np.full((64, 64, 1), 200, np.uint8)
+    alpha[:, :8] = 0
+    rgba = np.concatenate([image, alpha], axis=2)
+    _, result = run_edit(stub, remove_request(rgba, mask))
+    assert result.patch.format == pb.PIXEL_FORMAT_RGBA8
+    r = result.region
+    patch = np.frombuffer(result.patch.data, np.uint8).reshape(r.height, r.width, 4)
+    assert np.array_equal(patch[..., 3], rgba[r.y:r.y + r.height, r.x:r.x + r.width, 3])
+
+
+def test_same_seed_same_pixels_other_seed_other_pixels(stub):
+    image, mask, _ = disc_scene(64)
+    patches = [run_edit(stub, remove_request(image, mask, seed=seed))[1].patch.data for seed in (7, 7, 8)]
+    assert patches[0] == patches[1]
+    assert patches[0] != patches[2]
+
+
+def _bad_requests():
+    image, mask, _ = disc_scene(32, radius=6)
+    good = remove_request(image, mask)
+
+    def changed(edit):
+        request = pb.EditRequest()
+        request.CopyFrom(good)
+        edit(request)
+        return request
+
+    big = np.zeros((TEST_MAX_PIXELS // 100 + 1, 100, 3), np.uint8)
+    big_mask = np.zeros(big.shape[:2], bool)
+    big_mask[5, 5] = True
+    return {
+        "byte count": (changed(lambda r: setattr(r.image, "data", r.image.data[:-1])), "bytes but a 32x32 RGB8"),
+        "zero size": (changed(lambda r: setattr(r.image, "width", 0)), "at least 1 px"),
+        "over the limit": (remove_request(big, big_mask), "over this server's limit"),
+        "mask size": (changed(lambda r: setattr(r.remove.target.mask, "width", 31)),
+                      "the mask is 31x32 but the image is 32x32"),
+        "mask bytes": (changed(lambda r: setattr(r.remove.target.mask, "data", b"\x01" * 5)), "one byte per pixel"),
+        "empty mask": (changed(lambda r: setattr(r.remove.target.mask, "data", bytes(32 * 32))), "mask is empty"),
+        "whole image": (changed(lambda r: setattr(r.remove.target.mask, "data", b"\xff" * 32 * 32)),
+                        "covers the whole image"),
+        "NaN weight": (changed(lambda r: setattr(r.options, "guidance_weight", float("nan"))), "guidance weight"),
+        "negative weight": (changed(lambda r: setattr(r.options, "guidance_weight", -1.0)), "guidance weight"),
+        "negative dilation": (changed(lambda r: setattr(r.options, "dilation_px", -5)), "dilation must be"),
+        "huge dilation": (changed(lambda r: setattr(r.options, "dilation_px", 9999)), "dilation must be"),
+        "too many iterations": (changed(lambda r: setattr(r.options, "iterations", 10**6)), "iterations must be"),
+        "unknown preset": (changed(lambda r: setattr(r.options, "quality", "ultra")),
+                           "unknown quality preset 'ultra'; use one of: fast, balanced, best"),
+        "unknown format": (changed(lambda r: setattr(r.image, "format", 9)), "unknown pixel format"),
+        "unknown guidance mode": (changed(lambda r: setattr(r.options, "guidance_mode", 7)), "unknown guidance mode"),
+        "no edit": (pb.EditRequest(image=good.image), "names no edit"),
+        "no target": (changed(lambda r: r.remove.target.ClearField("mask")), "needs a target"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_requests()))
+def test_bad_input_is_invalid_argument_with_a_sentence(stub, case):
+    request, phrase = _bad_requests()[case]
+    with pytest.raises(grpc.RpcError) as caught:
+        run_edit(stub, request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert phrase in caught.value.details()
+
+
+def test_server_still_serves_after_bad_input(stub):
+    for request, _ in _bad_requests().values():
+        with pytest.raises(grpc.RpcError):
+            run_edit(stub, request)
+    image, mask, _ = disc_scene(32, radius=6)
+    _, result = run_edit(stub, remove_request(image, mask))
+    assert result.region.width > 0
+    assert stub.GetInfo(pb.GetInfoRequest(), timeout=10).version
+
+
+def test_get_info_health_and_reflection(server_address, stub):
+    info = stub.GetInfo(pb.GetInfoRequest(), timeout=10)
+    assert info.device.kind == "cpu" and info.device.name
+    assert list(info.edits) == ["remove"]
+    assert list(info.quality_presets) == ["fast", "balanced", "best"]
+    assert info.limits.max_pixels == TEST_MAX_PIXELS
+    assert info.limits.max_queued_jobs == TEST_MAX_QUEUED_JOBS
+    with grpc.insecure_channel(server_address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "semantic_edit.v1.SemanticEdit"):
+            status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status
+            assert status == health_pb2.HealthCheckResponse.SERVING
+        reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
+        answer = next(reflect.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                                   timeout=10))
+        names = {s.name for s in answer.list_services_response.service}
+        assert {"semantic_edit.v1.SemanticEdit", "grpc.health.v1.Health"} <= names
+
+
+def _start_long_job(server_address):
+    """Starts a long removal on its own channel; returns (channel, call, event set once the fit runs)."""
+    image, mask, _ = disc_scene(64)
+    channel = grpc.insecure_channel(server_address)
+    call = pb_grpc.SemanticEditStub(channel).Edit(remove_request(image, mask, iterations=5000), timeout=RPC_TIMEOUT)
+    fitting = threading.Event()
+
+    def read():
+        try:
+            for event in call:
+                if event.progress.stage == "inpaint":
+                    fitting.set()
+        except grpc.RpcError:
+            pass
+
+    threading.Thread(target=read, daemon=True).start()
+    return channel, call, fitting
+
+
+def test_a_disconnected_client_frees_the_worker_within_a_second(server_address, stub):
+    channel, _, fitting = _start_long_job(server_address)
+    assert fitting.wait(60), "the long job never started fitting"
+    channel.close()  # the client goes away mid-job
+    gone = time.monotonic()
+    image, mask, _ = disc_scene(32, radius=6)
+    started_at = None
+    for event in stub.Edit(remove_request(image, mask), timeout=RPC_TIMEOUT):
+        if started_at is None and event.progress.stage == "prepare":
+            started_at = time.monotonic()
+    assert started_at is not None
+    assert started_at - gone < 1.0, f"the next job started {started_at - gone:.2f} s after the disconnect"
+
+
+def test_a_full_queue_answers_resource_exhausted_then_recovers(server_address, stub):
+    jobs = [_start_long_job(server_address)]
+    assert jobs[0][2].wait(60)
+    image, mask, _ = disc_scene(32, radius=6)
+    waiting = []
+    for _ in range(TEST_MAX_QUEUED_JOBS):  # fill the queue behind the running job
+        channel = grpc.insecure_channel(server_address)
+        call = pb_grpc.SemanticEditStub(channel).Edit(remove_request(image, mask), timeout=RPC_TIMEOUT)
+        assert next(call).progress.stage == "queued"
+        waiting.append((channel, call))
+    with pytest.raises(grpc.RpcError) as caught:
+        run_edit(stub, remove_request(image, mask))
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "try again" in caught.value.details()
+    for channel, call in waiting:
+        call.cancel()
+        channel.close()
+    jobs[0][0].close()
+    _, result = run_edit(stub, remove_request(image, mask))  # the server recovers
+    assert result.region.width > 0
