@@ -131,3 +131,16 @@ def test_guidance_pulls_the_hole_towards_the_background_colour():
                           torch.device("cpu")).fill
         errors[weight] = abs(fill[hole].mean() - 128 / 255)
     assert errors[10.0] < errors[0.0]
+
+
+def test_early_stop_ends_a_converged_fit_after_the_minimum():
+    # A flat grey window is fitted within a few dozen steps; the loss then stops improving.
+    window = np.full((32, 32, 3), 128, np.uint8)
+    hole = np.zeros((32, 32), bool)
+    hole[10:20, 10:20] = True
+    settings = FitSettings(network=SkipNetConfig(depth=3, channels=8, input_channels=4), iterations=2000,
+                           min_iterations=40, learning_rate=0.05, early_stop=True, early_stop_interval=10,
+                           early_stop_tolerance=0.05)
+    result = fit_window(window, ~hole, hole, ~hole, settings, torch.device("cpu"))
+    assert 40 <= result.iterations < 2000
+    assert result.iterations % 10 == 0

@@ -160,7 +160,7 @@ def fit_window(window: np.ndarray, known: np.ndarray, hole: np.ndarray, backgrou
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
 
     steps_run = 0
-    window_losses: list[float] = []
+    window_loss = torch.zeros((), device=device)  # summed on the device; read once per interval (one sync)
     previous_window: float | None = None
     flat_windows = 0
     for step in range(1, settings.iterations + 1):
@@ -176,10 +176,10 @@ def fit_window(window: np.ndarray, known: np.ndarray, hole: np.ndarray, backgrou
         if progress is not None:
             progress(step, settings.iterations)
         if settings.early_stop:
-            window_losses.append(loss.item())
+            window_loss += loss.detach()
             if step % settings.early_stop_interval == 0:
-                current = sum(window_losses) / len(window_losses)
-                window_losses.clear()
+                current = window_loss.item() / settings.early_stop_interval
+                window_loss.zero_()
                 if previous_window is not None and previous_window - current < settings.early_stop_tolerance * previous_window:
                     flat_windows += 1
                 else:
