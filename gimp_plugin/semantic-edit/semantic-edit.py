@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+# Semantic Edit for GIMP 3: edit a photo by meaning. The work happens in a local server (`semantic-edit serve`);
+# this plug-in sends it the active layer and the object's mask and adds the answer as new layers.
+#
+# Procedures (menu Filters > Semantic Edit):
+#   semantic-edit-remove   Remove Object...   fills the object's place with the image's own background.
+#
+# Run it from a script like any procedure (arguments: target, mask-layer, dilation, quality, server, iterations):
+#   proc = Gimp.get_pdb().lookup_procedure("semantic-edit-remove"); cfg = proc.create_config(); ...; proc.run(cfg)
+from __future__ import annotations
+
+import os
+import sys
+
+# grpcio and protobuf built for GIMP's Python, with the generated API code, sit in vendor/ (gimp_plugin/
+# install_plugin.sh fills it); they must win over any older copies in GIMP's own site-packages.
+_HERE = os.path.dirname(os.path.realpath(__file__))
+for _path in (_HERE, os.path.join(_HERE, "vendor")):  # ends as [vendor, this folder, ...]
+    if _path in sys.path:
+        sys.path.remove(_path)
+    sys.path.insert(0, _path)
+
+import gi  # noqa: E402
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import GLib, GObject, Gimp  # noqa: E402
+
+import remove_object  # noqa: E402
+from semantic_edit_client import DEFAULT_ADDRESS, QUALITY_PRESETS  # noqa: E402
+
+PROCEDURE_REMOVE = "semantic-edit-remove"
+MENU_PATH = "<Image>/Filters/Semantic Edit/"
+DIALOG_FIELDS = ["target", "mask-layer", "dilation", "quality", "server"]
+# The server address a person typed, kept in GIMP's parasiterc: GIMP itself remembers the dialog's values only after
+# a successful run, and the first run often fails because the server is not started yet.
+SERVER_PARASITE = "semantic-edit-server"
+
+
+def _log(message: str) -> None:
+    print(f"semantic-edit: {message}", file=sys.stderr, flush=True)
+
+
+def _error(procedure, message: str):
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
+
+
+def _remembered_server() -> str | None:
+    try:
+        parasite = Gimp.get_parasite(SERVER_PARASITE)
+        return bytes(parasite.get_data()).decode("utf-8") if parasite is not None else None
+    except Exception as error:  # a damaged parasite must not stop the edit
+        _log(f"could not read the remembered server address: {error}")
+        return None
+
+
+def _remember_server(address: str) -> None:
+    try:
+        Gimp.attach_parasite(Gimp.Parasite.new(SERVER_PARASITE, Gimp.PARASITE_PERSISTENT, list(address.encode())))
+    except Exception as error:
+        _log(f"could not remember the server address: {error}")
+
+
+def _show_dialog(procedure, config) -> bool:
+    """The ProcedureDialog over the same config that non-interactive runs read; False when the user cancels."""
+    gi.require_version("GimpUi", "3.0")
+    from gi.repository import GimpUi
+
+    GimpUi.init(PROCEDURE_REMOVE)
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Remove Object")
+    dialog.fill(DIALOG_FIELDS)
+    try:
+        return dialog.run()
+    finally:
+        dialog.destroy()
+
+
+def run_remove(procedure, run_mode, image, drawables, config, data):
+    if run_mode != Gimp.RunMode.NONINTERACTIVE:  # scripts say which server; people get the one they used last
+        remembered = _remembered_server()
+        if remembered:
+            config.set_property("server", remembered)
+    if run_mode == Gimp.RunMode.INTERACTIVE and not _show_dialog(procedure, config):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+    try:
+        settings = remove_object.settings_from_config(config)
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            _remember_server(settings.server)
+        result_layer = remove_object.remove_object(image, drawables, settings, log=_log)
+    except remove_object.PluginError as error:
+        _log(f"failed: {error}")
+        return _error(procedure, str(error))
+    values = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+    values.remove(1)
+    values.insert(1, GObject.Value(Gimp.Layer, result_layer))
+    return values
+
+
+def _choice(options) -> "Gimp.Choice":
+    choice = Gimp.Choice.new()
+    for index, (nick, label, help_text) in enumerate(options):
+        choice.add(nick, index, label, help_text)
+    return choice
+
+
+class SemanticEdit(Gimp.PlugIn):
+    def do_query_procedures(self):
+        return [PROCEDURE_REMOVE]
+
+    def do_set_i18n(self, name):
+        return False
+
+    def do_create_procedure(self, name):
+        if name != PROCEDURE_REMOVE:
+            return None
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_remove, None)
+        procedure.set_image_types("RGB*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("Remove Object...")
+        procedure.add_menu_path(MENU_PATH)
+        procedure.set_documentation(
+            "Remove an object and fill its place from the image's own background",
+            "Sends the active layer and the object's mask (the selection, or a mask layer where white = object) "
+            "to the Semantic Edit server, which fills the hole by background-guided internal learning. The result "
+            "arrives as a new layer group above the layer: the edited pixels plus the object and hole masks "
+            "(hidden). The layer itself is never changed. Needs a running server: `semantic-edit serve`.",
+            name)
+        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+        flags = GObject.ParamFlags.READWRITE
+        procedure.add_choice_argument(
+            "target", "_Target", "Which pixels are the object", _choice([
+                ("selection", "Selection", "The current selection marks the object"),
+                ("mask-layer", "Mask layer", "A layer marks the object: white (nonzero) = object, black = keep"),
+            ]), "selection", flags)
+        procedure.add_layer_argument(
+            "mask-layer", "_Mask layer", "The layer that marks the object (white = object), for target mask-layer",
+            True, flags)
+        procedure.add_int_argument(
+            "dilation", "_Dilation (px)", "How far the hole reaches beyond the object, in pixels; -1 = automatic",
+            -1, 256, -1, flags)
+        procedure.add_choice_argument(
+            "quality", "_Quality", "Speed against quality of the fill", _choice([
+                (preset, preset.capitalize(), f"The server's '{preset}' preset") for preset in QUALITY_PRESETS
+            ]), "balanced", flags)
+        procedure.add_string_argument(
+            "server", "_Server", "host:port of the Semantic Edit server (start it with `semantic-edit serve`)",
+            DEFAULT_ADDRESS, flags)
+        procedure.add_int_argument(
+            "iterations", "_Iterations", "Optimisation steps instead of the preset's; 0 = the preset's",
+            0, 20000, 0, flags)
+        procedure.add_layer_return_value(
+            "result-layer", "Result layer", "The new layer with the object removed", False, flags)
+        return procedure
+
+
+if __name__ == "__main__":
+    Gimp.main(SemanticEdit.__gtype__, sys.argv)

@@ -1,0 +1,314 @@
+"""A plain gRPC client for the Semantic Edit server: bytes in, bytes out.
+
+Imports without GIMP and without numpy (GIMP's Python may have neither numpy nor grpc): `grpc` and the generated
+`semantic_edit.v1` code are imported when a client is made, and their absence becomes a GrpcMissingError that says
+how to fix it. Every failure is a SemanticEditClientError whose str() is the sentence a person reads.
+
+    client = SemanticEditClient("127.0.0.1:50051")
+    result = client.remove(RemoveRequest(width, height, channels, pixels, mask, quality="fast"), on_progress=print)
+    result.patch  # result.region.width x result.region.height x channels bytes
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+SERVE_COMMAND = "semantic-edit serve"
+INFO_TIMEOUT_S = 5.0  # GetInfo is cheap and never queued
+EDIT_TIMEOUT_S = 6 * 3600.0  # a "best" removal of a large object on a CPU can take long; the user cancels sooner
+# The client's own message limits; the server's (ServerInfo.limits.max_message_bytes) are checked before sending.
+CLIENT_MAX_MESSAGE_BYTES = 2**31 - 1
+REQUEST_OVERHEAD_BYTES = 4096  # proto framing and options around the pixel and mask bytes
+QUALITY_PRESETS = ("fast", "balanced", "best")
+# How much of the progress bar each stage fills: (start, end). "queued" stays at 0 while jobs wait ahead.
+STAGE_SPANS = {"queued": (0.0, 0.0), "prepare": (0.0, 0.05), "inpaint": (0.05, 0.95), "composite": (0.95, 1.0)}
+
+
+class SemanticEditClientError(Exception):
+    """Base class: str(error) is a complete sentence saying what went wrong and what to do."""
+
+
+class GrpcMissingError(SemanticEditClientError):
+    """`grpc`, `google.protobuf` or the generated API code cannot be imported in this Python."""
+
+
+class ServerNotRunningError(SemanticEditClientError):
+    """Nothing answers at the address (UNAVAILABLE, or the connection timed out)."""
+
+
+class InvalidRequestError(SemanticEditClientError):
+    """The server refused the request (INVALID_ARGUMENT, FAILED_PRECONDITION); the text is the server's sentence."""
+
+
+class ServerBusyError(SemanticEditClientError):
+    """The server's queue is full or it ran out of memory (RESOURCE_EXHAUSTED)."""
+
+
+class EditCancelledError(SemanticEditClientError):
+    """The edit was cancelled (CANCELLED)."""
+
+
+class ServerError(SemanticEditClientError):
+    """Any other failure inside the server or on the way (INTERNAL, DEADLINE_EXCEEDED, ...)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle in the request image's pixels: columns x .. x+width-1, rows y .. y+height-1."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event. fraction: 0..1 over the whole job, for a progress bar."""
+
+    stage: str
+    step: int
+    total: int
+    message: str
+    fraction: float
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: str
+    device_kind: str
+    device_name: str
+    edits: tuple[str, ...]
+    quality_presets: tuple[str, ...]
+    max_pixels: int
+    max_message_bytes: int
+
+
+@dataclass(frozen=True)
+class RemoveRequest:
+    """A removal job.
+
+    width, height: the image's size in pixels.
+    channels: 3 (RGB, 8 bit) or 4 (RGBA, 8 bit, straight alpha).
+    pixels: width x height x channels bytes, rows top to bottom, 8-bit sRGB.
+    mask: width x height bytes, nonzero = the object to remove.
+    dilation_px: how far the hole reaches beyond the object, 0..256; None lets the server choose.
+    quality: "fast", "balanced" or "best".
+    iterations: optimisation steps instead of the preset's; None keeps the preset's.
+    seed: random seed; same seed, same device, same request: same pixels.
+    """
+
+    width: int
+    height: int
+    channels: int
+    pixels: bytes
+    mask: bytes
+    dilation_px: int | None = None
+    quality: str = "balanced"
+    iterations: int | None = None
+    seed: int = 0
+
+    def check(self) -> None:
+        """Raises InvalidRequestError when the sizes do not add up (caught here, before anything is sent)."""
+        if self.width < 1 or self.height < 1:
+            raise InvalidRequestError(f"The image is {self.width}x{self.height}; it must be at least 1x1 px")
+        if self.channels not in (3, 4):
+            raise InvalidRequestError(f"The image must have 3 (RGB) or 4 (RGBA) channels; got {self.channels}")
+        expected = self.width * self.height * self.channels
+        if len(self.pixels) != expected:
+            raise InvalidRequestError(
+                f"A {self.width}x{self.height} image with {self.channels} channels has {expected} bytes; "
+                f"got {len(self.pixels)}")
+        if len(self.mask) != self.width * self.height:
+            raise InvalidRequestError(
+                f"The mask must have one byte per pixel ({self.width * self.height}); got {len(self.mask)}")
+        if self.quality not in QUALITY_PRESETS:
+            raise InvalidRequestError(
+                f"Unknown quality '{self.quality}'; use one of: {', '.join(QUALITY_PRESETS)}")
+
+
+@dataclass(frozen=True)
+class RemoveResult:
+    """What the server sent back.
+
+    region: the part of the image the edit changed; every pixel outside it is unchanged.
+    patch: region.width x region.height x channels bytes, the edited pixels of `region`.
+    masks: name ("object", "hole") -> region.width x region.height bytes, 255 = inside.
+    """
+
+    region: Region
+    channels: int
+    patch: bytes
+    masks: dict[str, bytes] = field(default_factory=dict)
+    iterations: int = 0
+    dilation_px: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def parse_address(text: str) -> str:
+    """Checks a "host:port" string ("[::1]:50051" for IPv6) and returns it trimmed; raises InvalidRequestError."""
+    address = text.strip()
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or host in ("[", "[]"):
+        raise InvalidRequestError(
+            f"The server address '{text}' must be host:port, e.g. {DEFAULT_ADDRESS}")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise InvalidRequestError(
+            f"The server address '{text}' has no valid port (1..65535) after the last ':', e.g. {DEFAULT_ADDRESS}")
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise InvalidRequestError(f"Write an IPv6 server address in brackets, e.g. [::1]:{port}; got '{text}'")
+    return address
+
+
+def progress_fraction(stage: str, step: int, total: int) -> float:
+    """Where a stage's step puts the whole job, 0..1 (unknown stages keep the bar where the step says)."""
+    start, end = STAGE_SPANS.get(stage, (0.0, 1.0))
+    done = min(step / total, 1.0) if total > 0 else 0.0
+    return start + (end - start) * done
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.0f} KiB"
+
+
+def _import_api():
+    """Returns (grpc, pb, pb_grpc) or raises GrpcMissingError naming what is missing and how to fix it."""
+    try:
+        import grpc
+        from semantic_edit.v1 import semantic_edit_pb2 as pb
+        from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
+    except Exception as error:  # ImportError, or a protobuf runtime too old for the generated code
+        import sys
+        raise GrpcMissingError(
+            f"The Semantic Edit plug-in cannot load gRPC in this Python ({sys.version.split()[0]}): {error}. "
+            "Re-run ./install.sh from the Semantic Edit folder; it puts grpcio and protobuf built for GIMP's Python "
+            "into the plug-in's vendor folder (gimp_plugin/install_plugin.sh --gimp-python X.Y to choose "
+            "the version).") from error
+    return grpc, pb, pb_grpc
+
+
+class SemanticEditClient:
+    """A connection to one server. Cheap to make; use as a context manager or call close()."""
+
+    def __init__(self, address: str = DEFAULT_ADDRESS, *, info_timeout_s: float = INFO_TIMEOUT_S,
+                 edit_timeout_s: float = EDIT_TIMEOUT_S):
+        self.address = parse_address(address)
+        self.info_timeout_s = info_timeout_s
+        self.edit_timeout_s = edit_timeout_s
+        self._grpc, self._pb, pb_grpc = _import_api()
+        self._channel = self._grpc.insecure_channel(self.address, options=[
+            ("grpc.max_send_message_length", CLIENT_MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", CLIENT_MAX_MESSAGE_BYTES),
+        ])
+        self._stub = pb_grpc.SemanticEditStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> SemanticEditClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def get_info(self) -> ServerInfo:
+        """The server's version, device and limits; raises ServerNotRunningError when nothing answers."""
+        try:
+            info = self._stub.GetInfo(self._pb.GetInfoRequest(), timeout=self.info_timeout_s)
+        except self._grpc.RpcError as error:
+            raise self._error_from_rpc(error, asking_info=True) from None
+        return ServerInfo(
+            version=info.version, device_kind=info.device.kind, device_name=info.device.name,
+            edits=tuple(info.edits), quality_presets=tuple(info.quality_presets),
+            max_pixels=info.limits.max_pixels, max_message_bytes=info.limits.max_message_bytes)
+
+    def remove(self, request: RemoveRequest, on_progress: Callable[[Progress], None] | None = None) -> RemoveResult:
+        """Runs one removal; calls on_progress for each progress event; returns the result.
+
+        Raises a SemanticEditClientError subclass for every failure. If this process dies mid-job, the server sees
+        the connection drop and stops the job.
+        """
+        request.check()
+        info = self.get_info()  # fails fast, with the start command, when no server runs
+        if "remove" not in info.edits:
+            raise InvalidRequestError(
+                f"The server at {self.address} (version {info.version}) does not offer removal; "
+                f"it offers: {', '.join(info.edits) or 'nothing'}")
+        size = len(request.pixels) + len(request.mask) + REQUEST_OVERHEAD_BYTES
+        if info.max_message_bytes and size > info.max_message_bytes:
+            raise InvalidRequestError(
+                f"This image needs a {_size_text(size)} request but the server accepts at most "
+                f"{_size_text(info.max_message_bytes)}; scale the image down or restart the server with a "
+                "larger message limit")
+        stream = self._stub.Edit(self._request_to_proto(request), timeout=self.edit_timeout_s)
+        try:
+            for event in stream:
+                if event.HasField("progress"):
+                    p = event.progress
+                    if on_progress is not None:
+                        on_progress(Progress(p.stage, p.step, p.total, p.message,
+                                             progress_fraction(p.stage, p.step, p.total)))
+                elif event.HasField("result"):
+                    return self._result_from_proto(event.result, request.channels)
+        except self._grpc.RpcError as error:
+            raise self._error_from_rpc(error) from None
+        except BaseException:
+            stream.cancel()  # e.g. KeyboardInterrupt or an exception from on_progress: stop the server's job
+            raise
+        raise ServerError(f"The server at {self.address} ended the edit without a result; its log may say why")
+
+    def _request_to_proto(self, request: RemoveRequest):
+        pb = self._pb
+        pixel_format = pb.PIXEL_FORMAT_RGB8 if request.channels == 3 else pb.PIXEL_FORMAT_RGBA8
+        options = pb.EditOptions(quality=request.quality, seed=request.seed)
+        if request.dilation_px is not None:
+            options.dilation_px = request.dilation_px
+        if request.iterations is not None:
+            options.iterations = request.iterations
+        return pb.EditRequest(
+            image=pb.Image(width=request.width, height=request.height, format=pixel_format, data=request.pixels),
+            remove=pb.RemoveEdit(target=pb.Target(mask=pb.Mask(width=request.width, height=request.height,
+                                                               data=request.mask))),
+            options=options)
+
+    def _result_from_proto(self, result, channels: int) -> RemoveResult:
+        r = result.region
+        region = Region(r.x, r.y, r.width, r.height)
+        patch = result.patch
+        expected = region.width * region.height * channels
+        if (patch.width, patch.height) != (region.width, region.height) or len(patch.data) != expected:
+            raise ServerError(
+                f"The server sent a {patch.width}x{patch.height} patch of {len(patch.data)} bytes for a "
+                f"{region.width}x{region.height} region with {channels} channels; is it a matching version?")
+        masks = {}
+        for mask in result.masks:
+            if (mask.region.x, mask.region.y, mask.region.width, mask.region.height) != (
+                    region.x, region.y, region.width, region.height) or len(mask.data) != region.width * region.height:
+                raise ServerError(f"The server sent the '{mask.name}' mask for another region than the patch's")
+            masks[mask.name] = bytes(mask.data)
+        return RemoveResult(region=region, channels=channels, patch=bytes(patch.data), masks=masks,
+                            iterations=result.iterations, dilation_px=result.dilation_px,
+                            timings={t.stage: t.seconds for t in result.timings})
+
+    def _error_from_rpc(self, error, asking_info: bool = False) -> SemanticEditClientError:
+        """Maps a gRPC status to the error the user reads (a GetInfo that times out means nothing answers)."""
+        code = error.code() if callable(getattr(error, "code", None)) else None
+        details = (error.details() if callable(getattr(error, "details", None)) else None) or ""
+        codes = self._grpc.StatusCode
+        if code == codes.UNAVAILABLE or (code == codes.DEADLINE_EXCEEDED and asking_info):
+            return ServerNotRunningError(
+                f"No Semantic Edit server answers at {self.address}. Start it with `{SERVE_COMMAND}` "
+                f"(add --host/--port to match), or correct the server address.")
+        if code in (codes.INVALID_ARGUMENT, codes.FAILED_PRECONDITION, codes.OUT_OF_RANGE):
+            return InvalidRequestError(details or "The server refused the request")
+        if code == codes.RESOURCE_EXHAUSTED:
+            return ServerBusyError(details or f"The server at {self.address} is busy; try again shortly")
+        if code == codes.CANCELLED:
+            return EditCancelledError(details or "The edit was cancelled")
+        if code == codes.DEADLINE_EXCEEDED:
+            return ServerError(f"The server at {self.address} did not finish in time; try quality 'fast'")
+        if code == codes.UNIMPLEMENTED:
+            return ServerError(f"The server at {self.address} is not a Semantic Edit server of a matching version")
+        name = code.name if code is not None else "UNKNOWN"
+        return ServerError(f"The server at {self.address} failed ({name}): {details or 'no details'}")

@@ -1,0 +1,693 @@
+"""The plug-in without GIMP: its glue against a small fake of the Gimp API, and its plain gRPC client against a real
+server on a loopback port. (tests/test_gimp_end_to_end.py runs the same plug-in inside a real GIMP 3.)"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference_server.config import ServerConfig
+from inference_server.service.server import create_server
+from synthetic_images import disc_scene
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = REPO / "gimp_plugin" / "semantic-edit"
+INSTALL_PLUGIN = REPO / "gimp_plugin" / "install_plugin.sh"
+sys.path.insert(0, str(PLUGIN_DIR))
+import mask_bytes  # noqa: E402
+import semantic_edit_client as sec  # noqa: E402
+
+# --- a small fake of the Gimp API: just what the glue touches -----------------------------------------------------
+
+FORMAT_CHANNELS = {"Y' u8": 1, "R'G'B' u8": 3, "R'G'B'A u8": 4}
+
+
+class FakeBuffer:
+    """Pixels in one format; reading in another format fails, as the glue must use the drawable's own format."""
+
+    def __init__(self, width, height, channels, data=None):
+        self.width, self.height, self.channels = width, height, channels
+        self.data = bytes(data) if data is not None else bytes(width * height * channels)
+
+    def get(self, rect, scale, fmt, abyss):
+        assert FORMAT_CHANNELS[fmt] == self.channels, f"read as {fmt}, stored with {self.channels} channels"
+        rows = []
+        for y in range(rect.y, rect.y + rect.height):
+            row = bytearray(rect.width * self.channels)
+            if 0 <= y < self.height:
+                left, right = max(rect.x, 0), min(rect.x + rect.width, self.width)
+                if left < right:
+                    start = (y * self.width + left) * self.channels
+                    row[(left - rect.x) * self.channels:(right - rect.x) * self.channels] = \
+                        self.data[start:start + (right - left) * self.channels]
+            rows.append(bytes(row))
+        return b"".join(rows)
+
+    def set(self, rect, fmt, data):
+        assert (rect.x, rect.y, rect.width, rect.height) == (0, 0, self.width, self.height)
+        assert FORMAT_CHANNELS[fmt] == self.channels and len(data) == len(self.data)
+        self.data = bytes(data)
+
+    def flush(self):
+        pass
+
+
+class Rectangle(types.SimpleNamespace):
+    @staticmethod
+    def new(x, y, width, height):
+        return Rectangle(x=x, y=y, width=width, height=height)
+
+
+class Item:
+    _next_id = 1
+
+    def __init__(self, image, name, width, height, channels, data=None):
+        self.image, self.name, self.offsets, self.visible, self.parent = image, name, (0, 0), True, None
+        self.id, Item._next_id = Item._next_id, Item._next_id + 1
+        self.children = []
+        self.buffer = FakeBuffer(width, height, channels, data)
+
+    def get_id(self): return self.id
+    def get_image(self): return self.image
+    def get_name(self): return self.name
+    def get_width(self): return self.buffer.width
+    def get_height(self): return self.buffer.height
+    def has_alpha(self): return self.buffer.channels in (2, 4)
+    def get_buffer(self): return self.buffer
+    def get_offsets(self): return (True, *self.offsets)
+    def set_offsets(self, x, y): self.offsets = (x, y)
+    def get_visible(self): return self.visible
+    def set_visible(self, visible): self.visible = visible
+    def get_parent(self): return self.parent
+    def is_group(self): return False
+    def update(self, *rect): pass
+
+
+class Layer(Item):
+    @staticmethod
+    def new(image, name, width, height, image_type, opacity, mode):
+        return Layer(image, name, width, height, 4 if image_type == "RGBA_IMAGE" else 3)
+
+
+class LayerMask(Item):
+    pass
+
+
+class GroupLayer(Layer):
+    @staticmethod
+    def new(image, name):
+        return GroupLayer(image, name, 1, 1, 4)
+
+    def is_group(self): return True
+
+
+class Image:
+    _next_id = 100
+
+    def __init__(self, width, height, base_type="RGB"):
+        self.width, self.height, self.base_type, self.layers, self.undo_depth, self.undo_groups = \
+            width, height, base_type, [], 0, 0
+        self.id, Image._next_id = Image._next_id, Image._next_id + 1
+        self.selection = Item(self, "selection", width, height, 1)
+
+    def get_id(self): return self.id
+    def get_base_type(self): return self.base_type
+    def get_selection(self): return self.selection
+
+    def siblings(self, parent):
+        return parent.children if parent is not None else self.layers
+
+    def insert_layer(self, layer, parent, position):
+        assert self.undo_depth == 1, "layers must be added inside the undo group"
+        layer.parent = parent
+        self.siblings(parent).insert(position, layer)
+
+    def get_item_position(self, item): return self.siblings(item.parent).index(item)
+
+    def undo_group_start(self):
+        self.undo_depth += 1
+        self.undo_groups += 1
+
+    def undo_group_end(self): self.undo_depth -= 1
+
+
+class Selection:
+    @staticmethod
+    def is_empty(image): return mask_bytes.is_empty(image.selection.buffer.data)
+
+
+class FakeGimp(types.ModuleType):
+    """The Gimp module: classes and enums above, progress calls recorded in `calls`."""
+
+    def __init__(self):
+        super().__init__("Gimp")
+        self.calls = []
+        self.Layer, self.LayerMask, self.GroupLayer, self.Selection = Layer, LayerMask, GroupLayer, Selection
+        self.ImageBaseType = types.SimpleNamespace(RGB="RGB", GRAY="GRAY")
+        self.ImageType = types.SimpleNamespace(RGB_IMAGE="RGB_IMAGE", RGBA_IMAGE="RGBA_IMAGE")
+        self.LayerMode = types.SimpleNamespace(NORMAL="NORMAL")
+        self.RunMode = types.SimpleNamespace(INTERACTIVE="INTERACTIVE", NONINTERACTIVE="NONINTERACTIVE",
+                                             WITH_LAST_VALS="WITH_LAST_VALS")
+        self.parasites = {}  # GIMP's global parasites (parasiterc)
+        self.PARASITE_PERSISTENT = 1
+        self.Parasite = types.SimpleNamespace(new=lambda name, flags, data: types.SimpleNamespace(
+            name=name, get_data=lambda: list(data)))
+        self.attach_parasite = lambda parasite: self.parasites.__setitem__(parasite.name, parasite)
+        self.get_parasite = self.parasites.get
+        self.PDBStatusType = types.SimpleNamespace(SUCCESS="SUCCESS", EXECUTION_ERROR="EXECUTION_ERROR",
+                                                   CANCEL="CANCEL")
+        self.PlugIn = object
+        for name in ("progress_init", "progress_set_text", "progress_update", "progress_end", "context_push",
+                     "context_pop", "displays_flush"):
+            setattr(self, name, lambda *args, _name=name: self.calls.append((_name, *args)))
+
+
+class ValueArray(list):
+    def index(self, i): return self[i]  # noqa: the GIMP API's name
+    def remove(self, i): del self[i]  # noqa
+
+
+class Procedure:
+    def new_return_values(self, status, error):
+        return ValueArray([status, error.message if error is not None else None])
+
+
+class Config(dict):
+    def get_property(self, name): return self[name]
+    def set_property(self, name, value): self[name] = value
+
+
+def settings_config(**overrides):
+    return Config({"target": "selection", "mask-layer": None, "dilation": -1, "quality": "fast",
+                   "server": "127.0.0.1:50051", "iterations": 0, **overrides})
+
+
+@pytest.fixture
+def gimp(monkeypatch):
+    """Installs fake gi modules, imports the glue (remove_object, semantic-edit.py) against them; yields the fakes."""
+    fake = FakeGimp()
+    gi = types.ModuleType("gi")
+    gi.require_version = lambda *args: None
+    repository = types.ModuleType("gi.repository")
+    repository.Gimp = fake
+    repository.Gegl = types.SimpleNamespace(Rectangle=Rectangle,
+                                            AbyssPolicy=types.SimpleNamespace(CLAMP="CLAMP", NONE="NONE"))
+    repository.GLib = types.SimpleNamespace(Error=lambda message: types.SimpleNamespace(message=message))
+    repository.GObject = types.SimpleNamespace(Value=lambda gtype, value: value)
+    gi.repository = repository
+    monkeypatch.setitem(sys.modules, "gi", gi)
+    monkeypatch.setitem(sys.modules, "gi.repository", repository)
+    monkeypatch.delitem(sys.modules, "remove_object", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    remove_object = importlib.import_module("remove_object")
+    spec = importlib.util.spec_from_file_location("semantic_edit_plugin", PLUGIN_DIR / "semantic-edit.py")
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    yield types.SimpleNamespace(Gimp=fake, remove_object=remove_object, plugin=plugin)
+    sys.modules.pop("remove_object", None)
+
+
+def rgb_layer(image, name="photo", width=40, height=30, channels=3, offsets=(0, 0), seed=0):
+    data = np.random.default_rng(seed).integers(0, 256, (height, width, channels), np.uint8)
+    layer = Layer(image, name, width, height, channels, data.tobytes())
+    layer.offsets = offsets
+    image.layers.append(layer)
+    return layer
+
+
+def select_box(image, x, y, width, height):
+    selection = np.zeros((image.height, image.width), np.uint8)
+    selection[y:y + height, x:x + width] = 255
+    image.selection.buffer.data = selection.tobytes()
+
+
+class FakeClient:
+    """Answers like the server: the patch is the request's region with the hole painted grey."""
+
+    requests: list = []
+    error: Exception | None = None
+
+    def __init__(self, address):
+        self.address = address
+
+    def remove(self, request, on_progress=None):
+        FakeClient.requests.append(request)
+        if FakeClient.error is not None:
+            raise FakeClient.error
+        for stage, step, total in (("queued", 0, 0), ("prepare", 1, 1), ("inpaint", 5, 10), ("inpaint", 10, 10),
+                                   ("composite", 1, 1)):
+            on_progress(sec.Progress(stage, step, total, f"{stage} {step}", sec.progress_fraction(stage, step, total)))
+        mask = np.frombuffer(request.mask, np.uint8).reshape(request.height, request.width)
+        ys, xs = np.nonzero(mask)
+        x, y = xs.min(), ys.min()
+        w, h = xs.max() - x + 1, ys.max() - y + 1
+        pixels = np.frombuffer(request.pixels, np.uint8).reshape(request.height, request.width, request.channels)
+        patch = pixels[y:y + h, x:x + w].copy()
+        hole = mask[y:y + h, x:x + w] > 0
+        patch[hole, :3] = 128
+        object_mask = np.where(hole, 255, 0).astype(np.uint8).tobytes()
+        return sec.RemoveResult(region=sec.Region(int(x), int(y), int(w), int(h)), channels=request.channels,
+                                patch=patch.tobytes(), masks={"object": object_mask, "hole": object_mask},
+                                iterations=10, dilation_px=0)
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def fake_client():
+    FakeClient.requests, FakeClient.error = [], None
+    return FakeClient
+
+
+def run_glue(gimp, image, layers, client=None, **config):
+    settings = gimp.remove_object.settings_from_config(settings_config(**config))
+    return gimp.remove_object.remove_object(image, layers, settings, client_factory=client or FakeClient)
+
+
+# --- the glue ---------------------------------------------------------------------------------------------------
+
+
+def test_settings_map_the_arguments(gimp):
+    settings = gimp.remove_object.settings_from_config(settings_config(dilation=-1, iterations=0, server=" h:1 "))
+    assert (settings.dilation_px, settings.iterations, settings.server) == (None, None, "h:1")
+    settings = gimp.remove_object.settings_from_config(settings_config(dilation=7, iterations=30, quality="best"))
+    assert (settings.dilation_px, settings.iterations, settings.quality) == (7, 30, "best")
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"target": "lasso"}, "target must be one of: selection, mask-layer; got 'lasso'"),
+    ({"quality": "ultra"}, "quality must be one of: fast, balanced, best; got 'ultra'"),
+    ({"server": "localhost"}, "must be host:port, e.g. 127.0.0.1:50051"),
+    ({"server": "localhost:http"}, "has no valid port"),
+])
+def test_bad_arguments_are_refused_with_a_sentence(gimp, overrides, words):
+    with pytest.raises(gimp.remove_object.PluginError, match=None) as error:
+        gimp.remove_object.settings_from_config(settings_config(**overrides))
+    assert words in str(error.value)
+
+
+def test_result_group_is_named_placed_above_the_source_and_holds_the_layers(gimp, fake_client):
+    image = Image(120, 90)
+    top = rgb_layer(image, "top", seed=1)
+    source = rgb_layer(image, "photo", offsets=(30, 20))
+    source_before = source.buffer.data
+    select_box(image, 40, 25, 12, 8)  # image coordinates: (10, 5) in the layer's own pixels
+
+    result_layer = run_glue(gimp, image, [source])
+
+    request = fake_client.requests[0]
+    assert (request.width, request.height, request.channels, request.pixels) == (40, 30, 3, source_before)
+    assert (request.quality, request.dilation_px, request.iterations) == ("fast", None, None)
+    sent = np.frombuffer(request.mask, np.uint8).reshape(30, 40)
+    assert sent[5:13, 10:22].all() and sent.sum() == 255 * 12 * 8  # the selection, in the layer's pixels
+
+    group = image.layers[1]
+    assert [layer.name for layer in image.layers] == ["top", "Remove: selection", "photo"]
+    assert group.is_group() and group.children[-1] is result_layer and top.parent is None
+    assert [(c.name, c.visible) for c in group.children] == [
+        ("object mask", False), ("hole (dilated)", False), ("photo (object removed)", True)]
+    for child in group.children:  # the region (10, 5) + the layer's offsets (30, 20)
+        assert (child.offsets, child.get_width(), child.get_height()) == ((40, 25), 12, 8)
+    assert result_layer.buffer.data == bytes([128]) * (12 * 8 * 3)
+    assert group.children[0].buffer.data == bytes([255]) * (12 * 8 * 3)  # white where the object was
+    assert source.buffer.data == source_before and source.offsets == (30, 20)
+    assert (image.undo_groups, image.undo_depth) == (1, 0)
+
+
+def test_progress_bar_shows_the_server_stage_text_and_fraction(gimp, fake_client):
+    image = Image(40, 30)
+    source = rgb_layer(image)
+    select_box(image, 5, 5, 4, 4)
+    run_glue(gimp, image, [source])
+    calls = gimp.Gimp.calls
+    assert calls[0][0] == "progress_init" and "'photo'" in calls[0][1]
+    texts = [call[1] for call in calls if call[0] == "progress_set_text"]
+    fractions = [call[1] for call in calls if call[0] == "progress_update"]
+    assert texts == ["queued 0", "prepare 1", "inpaint 5", "inpaint 10", "composite 1"]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0.4 < fractions[2] < 0.6
+    assert ("progress_end",) in calls
+
+
+def test_rgba_layer_is_read_and_written_in_its_own_format(gimp, fake_client):
+    image = Image(40, 30)
+    source = rgb_layer(image, channels=4)
+    select_box(image, 5, 6, 10, 3)
+    result_layer = run_glue(gimp, image, [source])
+    assert fake_client.requests[0].channels == 4 and result_layer.buffer.channels == 4
+    alpha = np.frombuffer(result_layer.buffer.data, np.uint8).reshape(3, 10, 4)[..., 3]
+    source_alpha = np.frombuffer(source.buffer.data, np.uint8).reshape(30, 40, 4)[6:9, 5:15, 3]
+    assert np.array_equal(alpha, source_alpha)
+
+
+def test_mask_layer_with_its_own_offsets_and_alpha(gimp, fake_client):
+    image = Image(100, 80)
+    source = rgb_layer(image, offsets=(10, 10))
+    mask = np.zeros((20, 30, 4), np.uint8)
+    mask[2:6, 3:9] = (255, 255, 255, 255)  # object
+    mask[10:14, 3:9] = (255, 255, 255, 0)  # white but transparent: not object
+    mask_layer = Layer(image, "my mask", 30, 20, 4, mask.tobytes())
+    mask_layer.offsets = (15, 12)  # (5, 2) in the source layer's pixels
+    image.layers.insert(0, mask_layer)
+
+    run_glue(gimp, image, [source], target="mask-layer", **{"mask-layer": mask_layer})
+
+    sent = np.frombuffer(fake_client.requests[0].mask, np.uint8).reshape(30, 40)
+    expected = np.zeros((30, 40), bool)
+    expected[4:8, 8:14] = True
+    assert np.array_equal(sent > 0, expected)
+    assert image.layers[1].name == "Remove: my mask"
+
+
+@pytest.mark.parametrize("case, words", [
+    ("no selection", "There is no selection: select the object first"),
+    ("selection elsewhere", "The selection does not touch layer 'photo'"),
+    ("no mask layer", "no mask layer is chosen: pick the layer that holds the object's mask"),
+    ("empty mask", "The mask layer 'blank' is empty where it overlaps layer 'photo'"),
+    ("mask is the source", "is the layer being edited"),
+    ("two layers", "edits one layer at a time, but 2 are selected"),
+    ("layer group", "'group' is a layer group"),
+    ("grey image", "convert this one with Image > Mode > RGB"),
+])
+def test_user_errors_become_sentences_and_change_nothing(gimp, fake_client, case, words):
+    image = Image(60, 50, base_type="GRAY" if case == "grey image" else "RGB")
+    source = rgb_layer(image, offsets=(20, 20))
+    drawables, config = [source], {}
+    if case == "selection elsewhere":
+        select_box(image, 0, 0, 10, 10)
+    elif case == "no mask layer":
+        config = {"target": "mask-layer"}
+    elif case == "empty mask":
+        blank = Layer(image, "blank", 60, 50, 3)
+        image.layers.insert(0, blank)
+        config = {"target": "mask-layer", "mask-layer": blank}
+    elif case == "mask is the source":
+        config = {"target": "mask-layer", "mask-layer": source}
+    elif case == "two layers":
+        drawables = [source, rgb_layer(image, "other")]
+    elif case == "layer group":
+        drawables = [GroupLayer.new(image, "group")]
+    elif case not in ("no selection", "grey image"):
+        raise AssertionError(case)
+    if case in ("two layers", "layer group", "grey image"):
+        select_box(image, 25, 25, 5, 5)
+    layers_before = list(image.layers)
+
+    values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, drawables, settings_config(**config), None)
+
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert words in values.index(1)
+    assert image.layers == layers_before and image.undo_groups == 0
+
+
+def test_server_sentences_are_shown_as_they_are(gimp, fake_client):
+    image = Image(40, 30)
+    source = rgb_layer(image)
+    select_box(image, 5, 5, 4, 4)
+    sentence = "dilation must be between 0 and 256 px, or -1 for automatic; got 300"
+    fake_client.error = sec.InvalidRequestError(sentence)
+    with pytest.raises(gimp.remove_object.PluginError) as error:
+        run_glue(gimp, image, [source])
+    assert str(error.value) == sentence
+    assert ("progress_end",) in gimp.Gimp.calls and image.undo_groups == 0
+
+
+def test_missing_grpc_says_to_rerun_the_installer(gimp, monkeypatch):
+    monkeypatch.setitem(sys.modules, "grpc", None)  # "import grpc" now fails as in a GIMP without it
+    image = Image(40, 30)
+    source = rgb_layer(image)
+    select_box(image, 5, 5, 4, 4)
+    values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source], settings_config(), None)
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert "cannot load gRPC" in values.index(1) and "Re-run ./install.sh" in values.index(1)
+
+
+# --- the client, and the glue through it, against a real server ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    running, port = create_server(ServerConfig(port=0, device="cpu"))
+    yield f"127.0.0.1:{port}"
+    running.stop(grace=None)
+
+
+@pytest.fixture(scope="module")
+def stopped_server():
+    stopped, port = create_server(ServerConfig(port=0, device="cpu"))
+    stopped.stop(grace=None).wait()
+    return f"127.0.0.1:{port}"
+
+
+def disc_request(channels=3, **options):
+    image, mask, _ = disc_scene(48, radius=8)
+    if channels == 4:
+        alpha = np.tile(np.arange(48, dtype=np.uint8)[:, None, None] * 5, (1, 48, 1))
+        image = np.concatenate([image, alpha], -1)
+    return sec.RemoveRequest(48, 48, channels, image.tobytes(), (mask * 255).astype(np.uint8).tobytes(),
+                             **{"quality": "fast", "iterations": 20, "dilation_px": 2, **options}), image, mask
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_client_removes_and_reports_progress(server, channels):
+    request, image, mask = disc_request(channels)
+    events = []
+    with sec.SemanticEditClient(server) as client:
+        assert "remove" in client.get_info().edits
+        result = client.remove(request, on_progress=events.append)
+
+    r = result.region
+    assert (result.iterations, result.dilation_px, result.channels) == (20, 2, channels)
+    ys, xs = np.nonzero(mask)
+    assert r.x <= xs.min() and r.y <= ys.min() and r.x + r.width > xs.max() and r.y + r.height > ys.max()
+    patch = np.frombuffer(result.patch, np.uint8).reshape(r.height, r.width, channels)
+    hole = np.frombuffer(result.masks["hole"], np.uint8).reshape(r.height, r.width) == 255
+    obj = np.frombuffer(result.masks["object"], np.uint8).reshape(r.height, r.width) == 255
+    original = image[r.y:r.y + r.height, r.x:r.x + r.width]
+    assert np.array_equal(patch[~hole], original[~hole]) and not (obj & ~hole).any()
+    assert np.array_equal(obj, mask[r.y:r.y + r.height, r.x:r.x + r.width])
+    assert np.abs(patch[obj][:, :3].astype(int) - original[obj][:, :3]).mean() > 30  # the disc is gone
+    if channels == 4:
+        assert np.array_equal(patch[..., 3], original[..., 3])
+    fractions = [event.fraction for event in events]
+    assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] == 1.0
+    assert {"queued", "prepare", "inpaint", "composite"} <= {event.stage for event in events}
+    assert any(event.message.startswith("Filling the hole") for event in events)
+
+
+def test_client_says_how_to_start_a_server_that_is_not_running(stopped_server):
+    request, _, _ = disc_request()
+    with sec.SemanticEditClient(stopped_server) as client, pytest.raises(sec.ServerNotRunningError) as error:
+        client.remove(request)
+    assert "`semantic-edit serve`" in str(error.value) and stopped_server in str(error.value)
+
+
+def test_client_passes_the_servers_invalid_argument_sentence():
+    small, port = create_server(ServerConfig(port=0, device="cpu", max_pixels=1000))
+    try:
+        request, _, _ = disc_request()
+        with sec.SemanticEditClient(f"127.0.0.1:{port}") as client, pytest.raises(sec.InvalidRequestError) as error:
+            client.remove(request)
+        assert "48x48" in str(error.value) and "1,000" in str(error.value)
+    finally:
+        small.stop(grace=None)
+
+
+def test_client_checks_sizes_before_sending(stopped_server):
+    request, _, _ = disc_request()
+    bad = sec.RemoveRequest(48, 48, 3, request.pixels[:-1], request.mask)
+    with sec.SemanticEditClient(stopped_server) as client, pytest.raises(sec.InvalidRequestError, match="has 6912 "):
+        client.remove(bad)  # refused here: the (stopped) server is never asked
+
+
+def test_client_refuses_a_request_over_the_servers_message_limit():
+    small, port = create_server(ServerConfig(port=0, device="cpu", max_message_bytes=4096))
+    try:
+        request, _, _ = disc_request()
+        with sec.SemanticEditClient(f"127.0.0.1:{port}") as client, pytest.raises(sec.InvalidRequestError) as error:
+            client.remove(request)
+        assert "the server accepts at most" in str(error.value)
+    finally:
+        small.stop(grace=None)
+
+
+def test_client_moves_messages_over_grpcs_default_4_mib_both_ways(server):
+    width, height = 1400, 1100  # 4.6 MB of RGB each way: over gRPC's default limit
+    image = np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    mask[:3, :3] = mask[-3:, -3:] = 255  # two specks in opposite corners: the region is the whole image
+    request = sec.RemoveRequest(width, height, 3, image.tobytes(), mask.tobytes(), dilation_px=1, quality="fast",
+                                iterations=1)
+    with sec.SemanticEditClient(server) as client:
+        result = client.remove(request)
+    assert (result.region.width, result.region.height) == (width, height)
+    assert len(result.patch) == width * height * 3 > 4 * 2**20
+
+
+def test_client_error_in_progress_handler_cancels_the_job(server):
+    """An exception in on_progress (or the plug-in dying) drops the job: the next one is not stuck behind it."""
+    request, _, _ = disc_request(iterations=20000)
+
+    class Stop(Exception):
+        pass
+
+    def stop_when_inpainting(event):
+        if event.stage == "inpaint" and event.step >= 2:
+            raise Stop
+
+    with sec.SemanticEditClient(server) as client:
+        with pytest.raises(Stop):
+            client.remove(request, on_progress=stop_when_inpainting)
+        started = time.monotonic()
+        client.remove(disc_request(iterations=3)[0])
+    assert time.monotonic() - started < 20
+
+
+def test_parse_address():
+    assert sec.parse_address(" 127.0.0.1:50051 ") == "127.0.0.1:50051"
+    assert sec.parse_address("[::1]:7000") == "[::1]:7000"
+    assert sec.parse_address("gpu-box.local:1") == "gpu-box.local:1"
+    for bad in ("", "50051", ":50051", "host:", "host:0", "host:70000", "::1:50051"):
+        with pytest.raises(sec.InvalidRequestError):
+            sec.parse_address(bad)
+
+
+def test_glue_with_the_real_client_and_server(gimp, server):
+    """The plug-in's run function end to end, with only GIMP faked: the returned layer holds the server's patch."""
+    image_pixels, mask, _ = disc_scene(48, radius=8)
+    image = Image(48, 48)
+    source = Layer(image, "photo", 48, 48, 3, image_pixels.tobytes())
+    image.layers.append(source)
+    image.selection.buffer.data = (mask * 255).astype(np.uint8).tobytes()
+    config = settings_config(server=server, iterations=10, dilation=2)
+
+    values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source], config, None)
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    result_layer = values.index(1)
+    assert result_layer is image.layers[0].children[-1]
+    x, y = result_layer.offsets
+    w, h = result_layer.get_width(), result_layer.get_height()
+    patch = np.frombuffer(result_layer.buffer.data, np.uint8).reshape(h, w, 3)
+    hole = np.frombuffer(image.layers[0].children[1].buffer.data, np.uint8).reshape(h, w, 3)[..., 0] == 255
+    assert np.array_equal(patch[~hole], image_pixels[y:y + h, x:x + w][~hole])
+    assert source.buffer.data == image_pixels.tobytes()
+
+
+def test_the_server_address_a_person_typed_is_remembered_even_when_the_run_fails(gimp, server, stopped_server,
+                                                                                 monkeypatch):
+    image_pixels, mask, _ = disc_scene(48, radius=8)
+    image = Image(48, 48)
+    source = Layer(image, "photo", 48, 48, 3, image_pixels.tobytes())
+    image.layers.append(source)
+    image.selection.buffer.data = (mask * 255).astype(np.uint8).tobytes()
+    shown = []
+    monkeypatch.setattr(gimp.plugin, "_show_dialog", lambda procedure, config: shown.append(config["server"]) or True)
+
+    # The person types the address of a server that is not running yet: the run fails, the address is kept.
+    failed = gimp.plugin.run_remove(Procedure(), "INTERACTIVE", image, [source],
+                                    settings_config(server=stopped_server), None)
+    assert failed.index(0) == "EXECUTION_ERROR" and "`semantic-edit serve`" in failed.index(1)
+    assert bytes(gimp.Gimp.get_parasite("semantic-edit-server").get_data()).decode() == stopped_server
+
+    # Next time the dialog opens with it, whatever GIMP's own last values say.
+    gimp.plugin.run_remove(Procedure(), "INTERACTIVE", image, [source], settings_config(server="10.0.0.1:1"), None)
+    assert shown == [stopped_server, stopped_server]
+
+    # Repeat-last runs use it too; scripts (NONINTERACTIVE) always use the address they pass.
+    gimp.Gimp.attach_parasite(gimp.Gimp.Parasite.new("semantic-edit-server", 1, list(server.encode())))
+    repeated = gimp.plugin.run_remove(Procedure(), "WITH_LAST_VALS", image, [source],
+                                      settings_config(server=stopped_server, iterations=2), None)
+    assert repeated.index(0) == "SUCCESS", repeated.index(1)
+    scripted = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source],
+                                      settings_config(server=stopped_server), None)
+    assert "No Semantic Edit server answers at " + stopped_server in scripted.index(1)
+
+
+# --- bytes helpers ----------------------------------------------------------------------------------------------
+
+
+def test_mask_bytes_helpers():
+    rgba = np.array([[[0, 0, 0, 255], [0, 9, 0, 255], [255, 255, 255, 0], [1, 0, 0, 1]]], np.uint8)
+    assert mask_bytes.mask_from_pixels(rgba.tobytes(), 4, has_alpha=True) == bytes([0, 255, 0, 255])
+    assert mask_bytes.mask_from_pixels(bytes([0, 0, 0, 0, 0, 7]), 3, has_alpha=False) == bytes([0, 255])
+    placed = np.frombuffer(mask_bytes.place(bytes([1, 2, 3, 4]), 2, 2, -1, 2, 3, 4), np.uint8).reshape(4, 3)
+    assert placed.tolist() == [[0, 0, 0], [0, 0, 0], [2, 0, 0], [4, 0, 0]]
+    assert mask_bytes.place(bytes(4), 2, 2, 5, 5, 3, 3) == bytes(9)
+    assert mask_bytes.gray_to_rgb(bytes([0, 255])) == bytes([0, 0, 0, 255, 255, 255])
+    assert mask_bytes.is_empty(bytes(5)) and not mask_bytes.is_empty(bytes([0, 0, 1]))
+    data = bytes(range(24))  # 4 x 2 pixels, 3 channels
+    assert mask_bytes.crop(data, 4, 3, 1, 1, 2, 1) == bytes(range(15, 21))
+
+
+def test_client_module_imports_without_grpc_numpy_or_gimp():
+    code = ("import sys; sys.modules.update({'grpc': None, 'numpy': None, 'gi': None}); "
+            f"sys.path.insert(0, {str(PLUGIN_DIR)!r}); import semantic_edit_client, mask_bytes; "
+            "semantic_edit_client.SemanticEditClient('127.0.0.1:1')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "GrpcMissingError" in run.stderr and "Re-run ./install.sh" in run.stderr
+
+
+# --- the installer (no network: the vendor folder is marked as already filled) -------------------------------------
+
+
+def _installer(*args, home):
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    return subprocess.run(["bash", str(INSTALL_PLUGIN), *args], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=REPO)
+
+
+def _vendor_stamp(python_version="3.13"):
+    import grpc
+    import google.protobuf
+    return (f"python {python_version} manylinux2014_x86_64 grpcio=={grpc.__version__} "
+            f"protobuf=={google.protobuf.__version__}")
+
+
+def test_installer_without_gimp_says_so_and_succeeds(tmp_path):
+    if shutil.which("gimp-console-3.0") or shutil.which("gimp-3.0"):
+        pytest.skip("this machine has GIMP 3")
+    run = _installer("--python", sys.executable, home=tmp_path)
+    assert run.returncode == 0 and "no GIMP 3 found" in run.stdout and not (tmp_path / ".config").exists()
+
+
+def test_installer_copies_generates_is_idempotent_and_uninstalls(tmp_path):
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the vendor stamp below names the x86_64 wheels")
+    plugins = tmp_path / "somewhere" / "plug-ins"
+    target = plugins / "semantic-edit"
+    (target / "vendor").mkdir(parents=True)
+    (target / "vendor" / ".installed").write_text(_vendor_stamp() + "\n")  # as if the wheels were there
+    (target / "old_module.py").write_text("")  # left from an older version: must go
+    for attempt in range(2):
+        run = _installer("--gimp-plugins-dir", str(plugins), "--gimp-python", "3.13", "--python", sys.executable,
+                         home=tmp_path)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "vendor/ already holds" in run.stdout
+        assert os.access(target / "semantic-edit.py", os.X_OK)
+        assert {p.name for p in target.glob("*.py")} == {p.name for p in PLUGIN_DIR.glob("*.py")}
+        assert (target / "vendor" / "semantic_edit" / "v1" / "semantic_edit_pb2_grpc.py").is_file()
+    run = _installer("--uninstall", "--gimp-plugins-dir", str(plugins), home=tmp_path)
+    assert run.returncode == 0 and not target.exists() and plugins.is_dir()
+
+
+def test_installer_finds_gimp_3_0_and_3_2_profiles_and_refuses_bad_arguments(tmp_path):
+    for version in ("3.0", "3.2"):
+        (tmp_path / ".config" / "GIMP" / version / "plug-ins" / "semantic-edit").mkdir(parents=True)
+    run = _installer("--uninstall", home=tmp_path)
+    assert run.returncode == 0 and run.stdout.count("removed") == 2
+    assert not list((tmp_path / ".config" / "GIMP").glob("*/plug-ins/semantic-edit"))
+    assert _installer("--gimp-python", "3", "--python", sys.executable, home=tmp_path).returncode != 0
+    assert _installer("--frobnicate", home=tmp_path).returncode != 0
+    run = _installer(home=tmp_path)
+    assert run.returncode != 0 and "--python PY is required" in run.stderr
