@@ -42,9 +42,9 @@ class QualityPreset:
 PRESETS: dict[str, QualityPreset] = {
     preset.name: preset
     for preset in (
-        QualityPreset("fast", SkipNetConfig(channels=32), iterations=400, min_iterations=150, max_fit_side=128),
-        QualityPreset("balanced", SkipNetConfig(channels=64), iterations=1000, min_iterations=300, max_fit_side=192),
-        QualityPreset("best", SkipNetConfig(channels=128), iterations=2000, min_iterations=600, max_fit_side=256),
+        QualityPreset("fast", SkipNetConfig(channels=32), iterations=300, min_iterations=100, max_fit_side=96),
+        QualityPreset("balanced", SkipNetConfig(channels=64), iterations=800, min_iterations=200, max_fit_side=160),
+        QualityPreset("best", SkipNetConfig(channels=128), iterations=2000, min_iterations=500, max_fit_side=256),
     )
 }
 DEFAULT_PRESET = "balanced"

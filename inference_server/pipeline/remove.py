@@ -26,7 +26,7 @@ STAGE_INPAINT = "inpaint"
 STAGE_COMPOSITE = "composite"
 
 MIN_CONTEXT_MARGIN_PX = 16
-CONTEXT_MARGIN_SHARE = 0.5  # context on each side of the hole, as a share of the hole's longer side
+CONTEXT_MARGIN_SHARE = 0.35  # context on each side of the hole, as a share of the hole's longer side
 GUIDANCE_MARGIN_SHARE = 0.15  # background band for B, as a share of the hole's longer side
 MIN_GUIDANCE_MARGIN_PX = 4
 
