@@ -16,6 +16,7 @@ from .pipeline.options import PRESETS, GuidanceMode, RemoveOptions
 
 log = logging.getLogger("semantic_edit")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+THREADS_HELP = "CPU threads for PyTorch, 0 = one per core (use fewer when other programs keep the cores busy)"
 
 
 def _add_serve(commands: argparse._SubParsersAction) -> None:
@@ -30,6 +31,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
                        help="largest gRPC message in MiB, both directions (default: %(default)s)")
     serve.add_argument("--max-queued-jobs", type=int, default=DEFAULT_MAX_QUEUED_JOBS,
                        help="edits that may wait behind the running one (default: %(default)s)")
+    serve.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
 
 def _add_remove(commands: argparse._SubParsersAction) -> None:
@@ -52,6 +54,7 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
                         help="also write object-mask.png and hole-mask.png (full image size) into DIR")
     remove.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
     remove.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
+    remove.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,11 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .device import choose_device
+    from .device import choose_device, set_cpu_threads
     from .service.server import create_server
 
     config = ServerConfig(host=args.host, port=args.port, device=args.device, max_pixels=args.max_pixels,
                           max_message_bytes=args.max_message_mb * 2**20, max_queued_jobs=args.max_queued_jobs)
+    set_cpu_threads(args.threads)
     device = choose_device(config.device)
     log.info("device: %s (%s)", device.kind, device.name)
     server, port = create_server(config, device)
@@ -130,9 +134,10 @@ def remove(args: argparse.Namespace) -> int:
 
             result = remove_remotely(args.server, image, mask, options, progress)
         else:
-            from .device import choose_device
+            from .device import choose_device, set_cpu_threads
             from .pipeline.remove import remove_object
 
+            set_cpu_threads(args.threads)
             result = remove_object(image, mask, options, device=choose_device(args.device).torch_device,
                                    progress=progress)
     finally:

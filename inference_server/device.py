@@ -31,6 +31,15 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine() or "CPU"
 
 
+def set_cpu_threads(threads: int) -> None:
+    """Threads PyTorch uses on the CPU; 0 keeps its default (one per core). On a machine whose cores are busy with
+    other work, fewer threads than cores avoids OpenMP threads waiting on each other (tens of times slower)."""
+    if threads < 0:
+        raise DeviceUnavailableError(f"--threads must be 0 (one per core) or more; got {threads}")
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def choose_device(requested: str = "auto") -> ComputeDevice:
     """`auto` takes CUDA when present, else the CPU (with a warning); `cuda` without a GPU is an error."""
     if requested not in DEVICE_CHOICES:

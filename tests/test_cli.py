@@ -83,3 +83,19 @@ def test_missing_files_and_bad_extensions(files, capsys):
     assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o",
                  str(folder / "out.bmp"), *FAST]) == EXIT_BAD_INPUT
     assert "use one of the extensions" in capsys.readouterr().err
+
+
+def test_threads_option_sets_torch_threads_and_rejects_negatives(files, capsys):
+    import torch
+
+    folder, _, _ = files
+    before = torch.get_num_threads()
+    try:
+        assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o",
+                     str(folder / "out.png"), "--threads", "1", *FAST]) == EXIT_OK
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o",
+                 str(folder / "out.png"), "--threads", "-2", *FAST]) == EXIT_FAILED
+    assert "--threads must be 0" in capsys.readouterr().err
