@@ -12,7 +12,7 @@ from . import __version__
 from .config import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_PORT, ServerConfig
 from .device import DEVICE_CHOICES
 from .errors import InvalidInputError, SemanticEditError
-from .pipeline.options import PRESETS, GuidanceMode, RemoveOptions
+from .pipeline.options import PRESETS, GuidanceMode, GuidanceStatistic, RemoveOptions
 
 log = logging.getLogger("semantic_edit")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -50,6 +50,8 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
                         help="lambda of the background guidance, 0 = off (default: %(default)s)")
     remove.add_argument("--guidance-mode", choices=[m.value.replace("_", "-") for m in GuidanceMode],
                         default="whole-hole", help="compare the hole's colour as a whole or row by row")
+    remove.add_argument("--guidance-statistic", choices=[s.value for s in GuidanceStatistic], default="median",
+                        help="the background colour as the median (robust) or the mean (the paper) of its pixels")
     remove.add_argument("--save-masks", type=Path, metavar="DIR",
                         help="also write object-mask.png and hole-mask.png (full image size) into DIR")
     remove.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
@@ -126,7 +128,8 @@ def remove(args: argparse.Namespace) -> int:
     options = RemoveOptions(
         dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, iterations=args.iterations,
         seed=args.seed, guidance_weight=args.guidance_weight,
-        guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_"))).validated()
+        guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
+        guidance_statistic=GuidanceStatistic(args.guidance_statistic)).validated()
     progress = _TerminalProgress()
     try:
         if args.server:

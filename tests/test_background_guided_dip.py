@@ -7,7 +7,7 @@ import torch
 
 from inference_server.errors import JobCancelledError
 from inference_server.inpainting.background_guided_dip import (
-    GUIDANCE_PER_ROW, GUIDANCE_WHOLE_HOLE, FitSettings, background_guided_loss, data_term, fit_window,
+    GUIDANCE_PER_ROW, GUIDANCE_WHOLE_HOLE, STATISTIC_MEAN, STATISTIC_MEDIAN, FitSettings, background_guided_loss, data_term, fit_window,
     guidance_target, guidance_term)
 from inference_server.inpainting.dip_network import SkipEncoderDecoder, SkipNetConfig
 
@@ -29,27 +29,58 @@ HOLE = _mask([[0, 1, 0], [0, 1, 1]])
 BACKGROUND = _mask([[1, 0, 1], [1, 0, 0]])
 
 
-def test_whole_hole_guidance_matches_hand_computation():
+def test_whole_hole_mean_guidance_matches_hand_computation():
     # B = mean of background pixels (0.2,0.4), (0.6,0.0), (0.1,0.3) = (0.3, 0.2333..)
     # hole mean of the output: (0.3,0.7), (0.1,0.2), (0.5,0.4) -> (0.3, 0.4333..)
     # G = (1/C) ||(0, 0.2)||^2 = 0.04 / 2 = 0.02
-    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_WHOLE_HOLE)
+    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_WHOLE_HOLE, STATISTIC_MEAN)
     assert target.means[0].tolist() == pytest.approx([0.3, 0.7 / 3])
     assert guidance_term(OUTPUT, HOLE, target).item() == pytest.approx(0.02)
 
 
-def test_per_row_guidance_matches_hand_computation():
+def test_per_row_mean_guidance_matches_hand_computation():
     # row 0: B0 = mean((0.2,0.4),(0.6,0.0)) = (0.4, 0.2); hole mean (0.3, 0.7) -> ((0.1)^2 + (0.5)^2)/2 = 0.13
     # row 1: B1 = (0.1, 0.3); hole mean of (0.1,0.2),(0.5,0.4) = (0.3, 0.3) -> ((0.2)^2 + 0)/2 = 0.02
     # G = mean over the two rows = 0.075
-    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_PER_ROW)
+    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_PER_ROW, STATISTIC_MEAN)
     assert target.rows.tolist() == [True, True]
     assert guidance_term(OUTPUT, HOLE, target).item() == pytest.approx(0.075)
 
 
+def test_whole_hole_median_guidance_matches_hand_computation():
+    # B = per-channel median of (0.2,0.4), (0.6,0.0), (0.1,0.3) = (0.2, 0.3); hole mean (0.3, 0.4333..)
+    # G = ((0.1)^2 + (0.1333..)^2) / 2
+    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_WHOLE_HOLE, STATISTIC_MEDIAN)
+    assert target.means[0].tolist() == pytest.approx([0.2, 0.3])
+    assert guidance_term(OUTPUT, HOLE, target).item() == pytest.approx((0.1**2 + (1.3 / 3 - 0.3) ** 2) / 2)
+
+
+def test_per_row_median_guidance_matches_hand_computation():
+    # row 0: two background pixels (0.2,0.4), (0.6,0.0): the lower middle value per channel, B0 = (0.2, 0.0);
+    #        hole mean (0.3, 0.7) -> ((0.1)^2 + (0.7)^2)/2 = 0.25
+    # row 1: B1 = (0.1, 0.3); hole mean (0.3, 0.3) -> ((0.2)^2 + 0)/2 = 0.02;  G = (0.25 + 0.02) / 2 = 0.135
+    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_PER_ROW, STATISTIC_MEDIAN)
+    assert target.means.tolist() == [pytest.approx([0.2, 0.0]), pytest.approx([0.1, 0.3])]
+    assert guidance_term(OUTPUT, HOLE, target).item() == pytest.approx(0.135)
+
+
+def test_median_ignores_a_neighbouring_object_in_the_band():
+    # Background: 7 grey pixels and 3 red ones (a neighbour reaching into the band). The mean is tinted red,
+    # the median stays grey.
+    image = torch.full((1, 3, 1, 11), 0.5, dtype=torch.float64)
+    image[0, :, 0, 7:10] = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)[:, None]
+    hole = torch.zeros((1, 1, 1, 11), dtype=torch.float64)
+    hole[..., 10] = 1
+    background = 1 - hole
+    median = guidance_target(image, hole, background, GUIDANCE_WHOLE_HOLE, STATISTIC_MEDIAN).means[0]
+    mean = guidance_target(image, hole, background, GUIDANCE_WHOLE_HOLE, STATISTIC_MEAN).means[0]
+    assert median.tolist() == pytest.approx([0.5, 0.5, 0.5])
+    assert mean.tolist() == pytest.approx([0.65, 0.35, 0.35])
+
+
 def test_per_row_guidance_skips_rows_without_background():
     background = _mask([[1, 0, 1], [0, 0, 0]])  # row 1 has hole pixels but no background: it takes no part
-    target = guidance_target(IMAGE, HOLE, background, GUIDANCE_PER_ROW)
+    target = guidance_target(IMAGE, HOLE, background, GUIDANCE_PER_ROW, STATISTIC_MEAN)
     assert target.rows.tolist() == [True, False]
     assert guidance_term(OUTPUT, HOLE, target).item() == pytest.approx(0.13)
 
@@ -60,7 +91,7 @@ def test_loss_is_data_term_plus_lambda_times_guidance():
     diffs = [(0.5 - 0.2, 0.5 - 0.4), (0.5 - 0.6, 0.5 - 0.0), (0.5 - 0.1, 0.5 - 0.3)]
     expected_data = sum(a * a + b * b for a, b in diffs) / 12
     assert data_term(OUTPUT, IMAGE, known).item() == pytest.approx(expected_data)
-    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_WHOLE_HOLE)
+    target = guidance_target(IMAGE, HOLE, BACKGROUND, GUIDANCE_WHOLE_HOLE, STATISTIC_MEAN)
     loss = background_guided_loss(OUTPUT, IMAGE, known, HOLE, target, guidance_weight=0.1)
     assert loss.item() == pytest.approx(expected_data + 0.1 * 0.02)
     assert background_guided_loss(OUTPUT, IMAGE, known, HOLE, target, 0.0).item() == pytest.approx(expected_data)

@@ -125,6 +125,8 @@ def _bad_requests():
                            "unknown quality preset 'ultra'; use one of: fast, balanced, best"),
         "unknown format": (changed(lambda r: setattr(r.image, "format", 9)), "unknown pixel format"),
         "unknown guidance mode": (changed(lambda r: setattr(r.options, "guidance_mode", 7)), "unknown guidance mode"),
+        "unknown guidance statistic": (changed(lambda r: setattr(r.options, "guidance_statistic", 9)),
+                                       "unknown guidance statistic"),
         "no edit": (pb.EditRequest(image=good.image), "names no edit"),
         "no target": (changed(lambda r: r.remove.target.ClearField("mask")), "needs a target"),
     }

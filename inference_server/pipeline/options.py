@@ -16,6 +16,13 @@ class GuidanceMode(str, Enum):
     PER_ROW = "per_row"  # one mean colour per image row (SIMBIL on Visual Genome, appendix A.3)
 
 
+class GuidanceStatistic(str, Enum):
+    """How the background's colour B of SIMBIL eq. 5 is taken from the pixels around the hole."""
+
+    MEDIAN = "median"  # robust to neighbouring objects in the band (default)
+    MEAN = "mean"  # the paper's average
+
+
 @dataclass(frozen=True)
 class QualityPreset:
     """What a quality name stands for.
@@ -63,6 +70,7 @@ class RemoveOptions:
     seed: seeds the network weights and the input noise; same seed + same device => same pixels.
     guidance_weight: lambda of SIMBIL eq. 5, 0..100 (0 = plain DIP data term). The paper uses 0.1.
     guidance_mode: whole hole or row by row.
+    guidance_statistic: the background colour as the median (default) or the mean (the paper) of its pixels.
     learning_rate: Adam's step size.
     context_window: True fits only a window around the hole; False fits the whole image (the paper's setting,
         kept for benchmarks).
@@ -76,6 +84,7 @@ class RemoveOptions:
     seed: int = 0
     guidance_weight: float = 0.1
     guidance_mode: GuidanceMode = GuidanceMode.WHOLE_HOLE
+    guidance_statistic: GuidanceStatistic = GuidanceStatistic.MEDIAN
     learning_rate: float = 0.01
     context_window: bool = True
     max_fit_side: int | None = None

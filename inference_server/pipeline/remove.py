@@ -108,7 +108,8 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
     settings = FitSettings(
         network=preset.network, iterations=preset.iterations, min_iterations=preset.min_iterations,
         learning_rate=options.learning_rate, guidance_weight=options.guidance_weight,
-        guidance_mode=options.guidance_mode.value, seed=options.seed, max_fit_side=preset.max_fit_side,
+        guidance_mode=options.guidance_mode.value, guidance_statistic=options.guidance_statistic.value,
+        seed=options.seed, max_fit_side=preset.max_fit_side,
         early_stop=preset.early_stop, early_stop_interval=preset.early_stop_interval,
         early_stop_tolerance=preset.early_stop_tolerance)
     win = window.slices

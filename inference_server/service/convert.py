@@ -14,7 +14,7 @@ from semantic_edit.v1 import semantic_edit_pb2 as pb
 
 from ..errors import InvalidInputError
 from ..pipeline.masks import Region
-from ..pipeline.options import DEFAULT_PRESET, GuidanceMode, RemoveOptions
+from ..pipeline.options import DEFAULT_PRESET, GuidanceMode, GuidanceStatistic, RemoveOptions
 from ..pipeline.remove import RemoveResult, validate_remove_input
 
 CHANNELS = {pb.PIXEL_FORMAT_RGB8: 3, pb.PIXEL_FORMAT_RGBA8: 4}
@@ -23,6 +23,11 @@ GUIDANCE_MODES = {
     pb.GUIDANCE_MODE_UNSPECIFIED: GuidanceMode.WHOLE_HOLE,
     pb.GUIDANCE_MODE_WHOLE_HOLE: GuidanceMode.WHOLE_HOLE,
     pb.GUIDANCE_MODE_PER_ROW: GuidanceMode.PER_ROW,
+}
+GUIDANCE_STATISTICS = {
+    pb.GUIDANCE_STATISTIC_UNSPECIFIED: GuidanceStatistic.MEDIAN,
+    pb.GUIDANCE_STATISTIC_MEDIAN: GuidanceStatistic.MEDIAN,
+    pb.GUIDANCE_STATISTIC_MEAN: GuidanceStatistic.MEAN,
 }
 MASK_NAMES = ("object", "hole")
 
@@ -77,6 +82,9 @@ def options_from_proto(options: pb.EditOptions) -> RemoveOptions:
     if options.guidance_mode not in GUIDANCE_MODES:
         raise InvalidInputError(
             f"unknown guidance mode {options.guidance_mode}: use GUIDANCE_MODE_WHOLE_HOLE or GUIDANCE_MODE_PER_ROW")
+    if options.guidance_statistic not in GUIDANCE_STATISTICS:
+        raise InvalidInputError(f"unknown guidance statistic {options.guidance_statistic}: use "
+                                "GUIDANCE_STATISTIC_MEDIAN or GUIDANCE_STATISTIC_MEAN")
     return RemoveOptions(
         dilation_px=None if dilation == -1 else dilation,
         quality=options.quality or DEFAULT_PRESET,
@@ -84,6 +92,7 @@ def options_from_proto(options: pb.EditOptions) -> RemoveOptions:
         seed=options.seed,
         guidance_weight=float(weight),
         guidance_mode=GUIDANCE_MODES[options.guidance_mode],
+        guidance_statistic=GUIDANCE_STATISTICS[options.guidance_statistic],
     ).validated()
 
 
@@ -122,10 +131,12 @@ def remove_request_to_proto(image: np.ndarray, object_mask: np.ndarray, options:
     height, width, channels = image.shape
     pixel_format = pb.PIXEL_FORMAT_RGBA8 if channels == 4 else pb.PIXEL_FORMAT_RGB8
     mode = {GuidanceMode.WHOLE_HOLE: pb.GUIDANCE_MODE_WHOLE_HOLE, GuidanceMode.PER_ROW: pb.GUIDANCE_MODE_PER_ROW}
+    statistic = {GuidanceStatistic.MEDIAN: pb.GUIDANCE_STATISTIC_MEDIAN,
+                 GuidanceStatistic.MEAN: pb.GUIDANCE_STATISTIC_MEAN}
     proto_options = pb.EditOptions(
         dilation_px=-1 if options.dilation_px is None else options.dilation_px,
         quality=options.quality, seed=options.seed, guidance_weight=options.guidance_weight,
-        guidance_mode=mode[options.guidance_mode])
+        guidance_mode=mode[options.guidance_mode], guidance_statistic=statistic[options.guidance_statistic])
     if options.iterations is not None:
         proto_options.iterations = options.iterations
     mask = pb.Mask(width=width, height=height, data=(object_mask != 0).astype(np.uint8).tobytes())
