@@ -13,12 +13,15 @@ Usage: ./install.sh [options]
   --no-plugin                  do not install the GIMP plug-in
   --gimp-plugins-dir DIR       install the plug-in into DIR (e.g. a GIMP in another root, a Flatpak's folder)
   --gimp-python X.Y            the Python version that GIMP runs, for the plug-in's gRPC libraries
+  --weights FILE               the Mask R-CNN COCO weights, downloaded elsewhere: checked, then copied to models/
+                               (without it the installer downloads them, hash checked, where the network allows)
+  --no-weights                 do not download the segmentation weights (editing by mask or selection only)
   --uninstall                  remove the GIMP plug-in (delete .venv to remove the rest)
   -h, --help                   this text
 TXT
 }
 
-DEV=0 PLUGIN=1 UNINSTALL=0 PYTHON=python3
+DEV=0 PLUGIN=1 UNINSTALL=0 PYTHON=python3 WEIGHTS="" FETCH_WEIGHTS=1
 PLUGIN_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,6 +29,8 @@ while [ $# -gt 0 ]; do
     --python) PYTHON="$2"; shift ;;
     --no-plugin) PLUGIN=0 ;;
     --uninstall) UNINSTALL=1 ;;
+    --weights) [ $# -ge 2 ] || { echo "install.sh: --weights needs a file" >&2; exit 2; }; WEIGHTS="$2"; shift ;;
+    --no-weights) FETCH_WEIGHTS=0 ;;
     --gimp-plugins-dir|--gimp-python) PLUGIN_ARGS+=("$1" "$2"); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -61,6 +66,16 @@ echo "== Generating the gRPC code from protos/"
 echo "== Installing the semantic-edit command"
 "${PIP[@]}" --no-deps --no-build-isolation -e .
 
+echo "== Segmentation weights (Mask R-CNN ResNet-50 FPN v2, COCO) in models/"
+if [ -n "$WEIGHTS" ]; then
+  "$PY" -m inference_server.segmentation.fetch_weights --from "$WEIGHTS" \
+    || { echo "install.sh: $WEIGHTS was not installed (see above)" >&2; exit 1; }
+elif [ "$FETCH_WEIGHTS" = 1 ]; then
+  "$PY" -m inference_server.segmentation.fetch_weights \
+    || echo "install.sh: no segmentation weights yet: removing by mask or selection works; for objects by class" \
+            "name, run ./install.sh --weights FILE with the file named above" >&2
+fi
+
 if [ "$PLUGIN" = 1 ]; then
   echo "== GIMP plug-in"
   gimp_plugin/install_plugin.sh --python "$PY" "${PLUGIN_ARGS[@]}" \
@@ -72,6 +87,7 @@ cat <<TXT
 Semantic Edit is installed. Next:
   $VENV/bin/semantic-edit serve                      # start the server (127.0.0.1:50051)
   $VENV/bin/semantic-edit remove IMAGE --mask MASK -o OUT.png
+  $VENV/bin/semantic-edit detect IMAGE               # the objects and relations found (needs the weights)
   $VENV/bin/python -m pytest                         # run the tests (after ./install.sh --dev)
-In GIMP 3: Filters > Semantic Edit > Remove Object... (with the server running).
+In GIMP 3: Filters > Semantic Edit > Remove Object... and Detect Objects... (with the server running).
 TXT

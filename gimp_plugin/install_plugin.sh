@@ -152,7 +152,7 @@ install_into() {
     # The API code, generated fresh from protos/ (cheap; keeps it in step with the server of this checkout).
     (cd "$REPO" && "$PY" -m inference_server.build_protos --out "$target/vendor" >/dev/null) \
         || die "could not generate the API code with $PY (is it the project's virtualenv, with grpcio-tools?)"
-    say "installed $target (Python $GIMP_PYTHON); restart GIMP, then use Filters > Semantic Edit > Remove Object..."
+    say "installed $target (Python $GIMP_PYTHON); restart GIMP, then use Filters > Semantic Edit > Remove Object... or Detect Objects..."
 }
 
 for dir in "${PLUGIN_DIRS[@]}"; do

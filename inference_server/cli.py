@@ -1,4 +1,5 @@
-"""The `semantic-edit` command: `serve` runs the gRPC server; `remove` edits files, in-process or via a server."""
+"""The `semantic-edit` command: `serve` runs the gRPC server; `remove` and `detect` work on files, in-process or
+through a server (file_commands.py); `info` shows what a server offers."""
 from __future__ import annotations
 
 import argparse
@@ -9,18 +10,52 @@ import threading
 from pathlib import Path
 
 from . import __version__
-from .config import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_PORT, ServerConfig
+from .config import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_PORT,
+                     DEFAULT_SEGMENTER, ServerConfig)
 from .device import DEVICE_CHOICES
 from .errors import InvalidInputError, SemanticEditError
-from .pipeline.options import PRESETS, GuidanceMode, GuidanceStatistic, RemoveOptions
+from .pipeline.options import PRESETS, GuidanceMode, GuidanceStatistic
 
 log = logging.getLogger("semantic_edit")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 THREADS_HELP = "CPU threads for PyTorch, 0 = one per core (use fewer when other programs keep the cores busy)"
 
 
+def parse_box(text: str) -> tuple[int, int, int, int]:
+    """'X0,Y0,X1,Y1' (pixels, ends exclusive) -> a box; argparse's `type` for --box."""
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a box: give X0,Y0,X1,Y1 in pixels, e.g. 10,20,110,180")
+    x0, y0, x1, y1 = map(int, parts)
+    if not (x0 < x1 and y0 < y1):
+        raise argparse.ArgumentTypeError(f"the box {text} is empty: it needs X0 < X1 and Y0 < Y1")
+    return x0, y0, x1, y1
+
+
+def _model_options() -> argparse.ArgumentParser:
+    """--segmenter, --weights, --detection-size: the segmentation model (for serve, and in-process detection)."""
+    model = argparse.ArgumentParser(add_help=False)
+    group = model.add_argument_group("segmentation model (finding objects by class)")
+    group.add_argument("--segmenter", default=DEFAULT_SEGMENTER, help="model name (default: %(default)s)")
+    group.add_argument("--weights", type=Path, metavar="FILE",
+                       help="its weights file (default: the one ./install.sh put into models/)")
+    group.add_argument("--detection-size", type=int, metavar="PX",
+                       help="shorter image side the model looks at (default: the model's, 800 for Mask R-CNN); "
+                            "smaller is faster and misses more small objects")
+    return model
+
+
+def _detection_options() -> argparse.ArgumentParser:
+    detection = argparse.ArgumentParser(add_help=False)
+    group = detection.add_argument_group("detection")
+    group.add_argument("--score-threshold", type=float, default=0.5,
+                       help="keep objects scoring above this, 0..1 (default: %(default)s)")
+    group.add_argument("--max-objects", type=int, default=0, help="keep the N best objects, 0 = all (default)")
+    return detection
+
+
 def _add_serve(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser("serve", help="run the gRPC server",
+    serve = commands.add_parser("serve", help="run the gRPC server", parents=[_model_options()],
                                 description="Run the Semantic Edit gRPC server (loopback only by default).")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port, 0 = any free one (default: %(default)s)")
@@ -35,11 +70,17 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_remove(commands: argparse._SubParsersAction) -> None:
-    remove = commands.add_parser("remove", help="remove an object from an image file",
-                                 description="Remove the object marked by MASK from IMAGE and write the result.")
+    remove = commands.add_parser(
+        "remove", help="remove an object from an image file", parents=[_model_options(), _detection_options()],
+        description="Remove an object from IMAGE and write the result. Name the object with a mask, or by class "
+                    "(found by the segmentation model): --object person (every person), --object person:2 (the 2nd "
+                    "from the left), --box X0,Y0,X1,Y1 (the object overlapping the box most), or both.")
     remove.add_argument("image", type=Path, help="input image (PNG, JPEG or TIFF; 8-bit RGB or RGBA)")
-    remove.add_argument("--mask", type=Path, required=True,
-                        help="8-bit image of the same size, nonzero = the object to remove")
+    remove.add_argument("--mask", type=Path, help="8-bit image of the same size, nonzero = the object to remove")
+    remove.add_argument("--object", metavar="CLASS[:N]",
+                        help="the class to remove, e.g. person; CLASS:N = the N-th from the left, from 1")
+    remove.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1",
+                        help="a rough box around the object (pixels): the detected object overlapping it most")
     remove.add_argument("-o", "--output", type=Path, required=True, help="output image (.png, .jpg or .tif)")
     remove.add_argument("--dilate", type=int, default=-1, metavar="PX",
                         help="grow the hole by PX pixels; -1 = from the object's size (default)")
@@ -59,6 +100,21 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
     remove.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
 
 
+def _add_detect(commands: argparse._SubParsersAction) -> None:
+    detect = commands.add_parser(
+        "detect", help="list the objects in an image and their relations",
+        parents=[_model_options(), _detection_options()],
+        description="Find the objects in IMAGE (class, score, box) and the relations between them (left of, "
+                    "above, in front of, near, on, ...). Ids and 'class N' names are what remove accepts.")
+    detect.add_argument("image", type=Path, help="input image (PNG, JPEG or TIFF)")
+    detect.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    detect.add_argument("--save-masks", type=Path, metavar="DIR",
+                        help="also write each object's mask as DIR/object-ID-CLASS-N.png")
+    detect.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
+    detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
+    detect.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semantic-edit", description="Edit photos by meaning.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -66,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_serve(commands)
     _add_remove(commands)
+    _add_detect(commands)
     info = commands.add_parser("info", help="show what a running server offers")
     info.add_argument("--server", metavar="HOST:PORT", default=f"127.0.0.1:{DEFAULT_PORT}")
     return parser
@@ -76,7 +133,8 @@ def serve(args: argparse.Namespace) -> int:
     from .service.server import create_server
 
     config = ServerConfig(host=args.host, port=args.port, device=args.device, max_pixels=args.max_pixels,
-                          max_message_bytes=args.max_message_mb * 2**20, max_queued_jobs=args.max_queued_jobs)
+                          max_message_bytes=args.max_message_mb * 2**20, max_queued_jobs=args.max_queued_jobs,
+                          segmenter=args.segmenter, weights=args.weights, detection_size=args.detection_size)
     set_cpu_threads(args.threads)
     device = choose_device(config.device)
     log.info("device: %s (%s)", device.kind, device.name)
@@ -92,71 +150,17 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _TerminalProgress:
-    """A progress bar per stage on a terminal (tqdm hides itself when stderr is not a terminal)."""
-
-    def __init__(self):
-        from tqdm import tqdm
-
-        self._tqdm = tqdm
-        self._bar = None
-        self._stage = None
-
-    def __call__(self, stage: str, step: int, total: int, message: str) -> None:
-        if stage != self._stage:
-            self.close()
-            self._stage = stage
-            self._bar = self._tqdm(total=total or None, desc=stage, unit="step", disable=None, leave=False)
-        if self._bar is not None and step:
-            self._bar.update(step - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
 def remove(args: argparse.Namespace) -> int:
-    from .image_files import output_format, read_image, read_mask, write_image
-    from .pipeline.remove import apply_patch
+    from .file_commands import remove as remove_files
 
-    output_format(args.output)  # refuse an unwritable name before the work, not after
-    image, mask = read_image(args.image), read_mask(args.mask)
-    if mask.shape != image.shape[:2]:
-        raise InvalidInputError(f"the mask {args.mask} is {mask.shape[1]}x{mask.shape[0]} but the image is "
-                                f"{image.shape[1]}x{image.shape[0]}; masks are not resized: give one of the same size")
-    options = RemoveOptions(
-        dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, iterations=args.iterations,
-        seed=args.seed, guidance_weight=args.guidance_weight,
-        guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
-        guidance_statistic=GuidanceStatistic(args.guidance_statistic)).validated()
-    progress = _TerminalProgress()
-    try:
-        if args.server:
-            from .remote import remove_remotely
+    remove_files(args)
+    return EXIT_OK
 
-            result = remove_remotely(args.server, image, mask, options, progress)
-        else:
-            from .device import choose_device, set_cpu_threads
-            from .pipeline.remove import remove_object
 
-            set_cpu_threads(args.threads)
-            result = remove_object(image, mask, options, device=choose_device(args.device).torch_device,
-                                   progress=progress)
-    finally:
-        progress.close()
-    write_image(args.output, apply_patch(image, result.region, result.patch))
-    if args.save_masks:
-        import numpy as np
+def detect(args: argparse.Namespace) -> int:
+    from .file_commands import detect as detect_objects
 
-        for name, crop in (("object-mask", result.object_mask), ("hole-mask", result.hole_mask)):
-            full = np.zeros(image.shape[:2], dtype=np.uint8)
-            full[result.region.slices] = crop.astype(np.uint8) * 255
-            write_image(args.save_masks / f"{name}.png", full)
-    r = result.region
-    timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
-    print(f"wrote {args.output}: changed {r.width}x{r.height} px at ({r.x}, {r.y}), dilation {result.dilation_px} px, "
-          f"{result.iterations} steps; {timings}")
+    detect_objects(args)
     return EXIT_OK
 
 
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return {"serve": serve, "remove": remove, "info": info}[args.command](args)
+        return {"serve": serve, "remove": remove, "detect": detect, "info": info}[args.command](args)
     except InvalidInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_PORT = 50051
 DEFAULT_MAX_PIXELS = 50_000_000  # e.g. 8660 x 5773; a 6000 x 4000 photo fits
 DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # an RGBA image at DEFAULT_MAX_PIXELS is 200 MB
 DEFAULT_MAX_QUEUED_JOBS = 4
+DEFAULT_SEGMENTER = "maskrcnn_resnet50_fpn_v2"  # segmentation/registry.py (not imported here: it loads torch)
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,11 @@ class ServerConfig:
     max_pixels: largest image accepted (width x height).
     max_message_bytes: gRPC message limit, both directions.
     max_queued_jobs: jobs that may wait behind the running one; more are refused with RESOURCE_EXHAUSTED.
+    segmenter: the segmentation model's registry name (segmentation/registry.py), loaded once at start.
+    weights: its weights file; None = the model's own place (models/ for Mask R-CNN). Missing weights leave the
+        server serving mask targets, and class/object targets answer FAILED_PRECONDITION.
+    detection_size: the shorter image side, in px, the segmenter looks at; None = the model's default (smaller is
+        faster and misses more small objects).
     """
 
     host: str = "127.0.0.1"
@@ -24,6 +31,9 @@ class ServerConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_queued_jobs: int = DEFAULT_MAX_QUEUED_JOBS
+    segmenter: str = DEFAULT_SEGMENTER
+    weights: Path | None = None
+    detection_size: int | None = None
 
     @property
     def address(self) -> str:

@@ -11,9 +11,14 @@ from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 
 from .config import DEFAULT_MAX_MESSAGE_BYTES
 from .errors import InvalidInputError, SemanticEditError
+from .pipeline.detect import DetectedScene, DetectionSettings
 from .pipeline.options import RemoveOptions
 from .pipeline.remove import RemoveResult
-from .service.convert import remove_request_to_proto, result_from_proto
+from .scene_graph.relations import RelationOptions
+from .scene_graph.targets import TargetQuery
+from .segmentation.errors import ModelUnavailableError, NotFoundError
+from .service.convert import image_to_proto, remove_request_to_proto, result_from_proto
+from .service.convert_scene import detection_settings_to_proto, relation_options_to_proto, scene_from_proto
 from .service.server import message_size_options
 
 INFO_TIMEOUT_SECONDS = 10
@@ -31,6 +36,10 @@ def _explain(error: grpc.RpcError, address: str) -> SemanticEditError:
                            f"`semantic-edit serve --port {address.rsplit(':', 1)[-1]}` ({details})")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidInputError(details)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFoundError(details)
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return ModelUnavailableError(f"the server at {address} cannot find objects: {details}")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return RemoteError(f"the server at {address} took longer than {EDIT_TIMEOUT_SECONDS} s; try quality 'fast'")
     return RemoteError(f"the server at {address} answered {code.name}: {details}")
@@ -48,10 +57,25 @@ def get_info(address: str) -> pb.ServerInfo:
             raise _explain(error, address) from None
 
 
-def remove_remotely(address: str, image: np.ndarray, object_mask: np.ndarray, options: RemoveOptions,
-                    progress: Callable[[str, int, int, str], None] | None = None) -> RemoveResult:
-    """Sends one removal to the server at `address` and returns its result; progress events go to `progress`."""
-    request = remove_request_to_proto(image, object_mask, options)
+def detect_remotely(address: str, image: np.ndarray, settings: DetectionSettings,
+                    relation_options: RelationOptions) -> DetectedScene:
+    """The scene graph the server at `address` finds in `image`."""
+    request = pb.DetectRequest(image=image_to_proto(image), detection=detection_settings_to_proto(settings),
+                               relations=relation_options_to_proto(relation_options))
+    with _channel(address) as channel:
+        try:
+            graph = pb_grpc.SemanticEditStub(channel).DetectObjects(request, timeout=EDIT_TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            raise _explain(error, address) from None
+    return scene_from_proto(graph, image.shape[1], image.shape[0])
+
+
+def remove_remotely(address: str, image: np.ndarray, target: np.ndarray | TargetQuery, options: RemoveOptions,
+                    progress: Callable[[str, int, int, str], None] | None = None,
+                    detection: DetectionSettings = DetectionSettings()) -> RemoveResult:
+    """Sends one removal to the server at `address` and returns its result; progress events go to `progress`.
+    target: the object's mask, or a TargetQuery the server resolves with `detection`."""
+    request = remove_request_to_proto(image, target, options, detection)
     with _channel(address) as channel:
         try:
             for event in pb_grpc.SemanticEditStub(channel).Edit(request, timeout=EDIT_TIMEOUT_SECONDS):

@@ -26,3 +26,24 @@ def stub(server_address):
     channel = grpc.insecure_channel(server_address, options=message_size_options(64 * 2**20))
     yield pb_grpc.SemanticEditStub(channel)
     channel.close()
+
+
+DETECTION_SIZE = 64  # the rigged checkpoint's servers look at images this small: a detection takes about a second
+
+
+@pytest.fixture(scope="session")
+def rigged_weights(tmp_path_factory):
+    """A Mask R-CNN checkpoint with a known answer (segmentation_checkpoints.py), written once per test run."""
+    from segmentation_checkpoints import write_rigged_checkpoint
+
+    return write_rigged_checkpoint(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def detection_server_address(rigged_weights):
+    """A real server with the rigged segmentation model loaded, CPU, small limits."""
+    config = ServerConfig(port=0, device="cpu", max_pixels=TEST_MAX_PIXELS, weights=rigged_weights,
+                          detection_size=DETECTION_SIZE)
+    server, port = create_server(config, choose_device("cpu"))
+    yield f"127.0.0.1:{port}"
+    server.stop(grace=None)

@@ -1,7 +1,9 @@
 """The plug-in inside a real GIMP 3 (Debian 13 root folder, chroot), talking to a real server on a loopback port.
 
 One GIMP process runs every case (tests/gimp/remove_batch.py writes what it finds as JSON; the assertions are here),
-and a second one is killed in the middle of a job to show that the server drops it. The root folder is built once
+and a second one is killed in the middle of a job to show that the server drops it. Detect Objects and the targets
+by class talk to a server with a Mask R-CNN checkpoint whose answer is known (tests/segmentation_checkpoints.py); what
+GIMP shows is compared with what the same server answers through the API. The root folder is built once
 by tests/gimp/build_gimp_root.sh (about 2 minutes, 820 MB) into ${SEMANTIC_EDIT_GIMP_ROOT:-~/.cache/semantic-edit/
 gimp3-root} and reused. With CI=true these tests never skip; elsewhere they skip when no root can be built (not root,
 no chroot) or when SEMANTIC_EDIT_SKIP_GIMP=1.
@@ -9,6 +11,7 @@ no chroot) or when SEMANTIC_EDIT_SKIP_GIMP=1.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import shutil
@@ -20,12 +23,16 @@ import threading
 import time
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 from PIL import Image
 
 from inference_server.config import ServerConfig
 from inference_server.service.server import create_server
+from segmentation_checkpoints import write_rigged_checkpoint
+from semantic_edit.v1 import semantic_edit_pb2 as pb
+from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 from synthetic_images import DISC_COLOUR, disc_mask, textured_background
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,6 +60,11 @@ SMALL_SERVER_MAX_PIXELS = 1000
 SUCCESS_CASES = ("selection", "mask_layer", "offset_layer", "rgba")
 ERROR_CASES = ("no_selection", "no_mask_layer", "empty_mask", "server_stopped", "invalid_argument",
                "remembered_server")
+OBJECT_CASES = ("detect", "class", "detect_no_weights", "class_no_weights", "unknown_class")
+# Detection: the rigged checkpoint finds many "person"s (random boxes); 4 keep the layers few. Object 1's layer,
+# half erased, is the mask of a removal.
+SCORE_THRESHOLD, MAX_OBJECTS, MASK_LAYER_INDEX = 0.5, 4, 1
+DETECTION_SIZE = 64  # px: the segmenter's input; seconds per detection on a CPU
 TIMINGS: dict[str, float] = {}  # what took how long, printed at the end of the module (with or without -s)
 REPORT: list[str] = []
 
@@ -116,16 +128,23 @@ def plugin(gimp_root) -> Path:
 
 
 @pytest.fixture(scope="module")
-def servers():
-    """The working server, a stopped one (its port now closed) and one whose size limit refuses the test image."""
-    running, port = create_server(ServerConfig(port=0, device="cpu"))
-    stopped, stopped_port = create_server(ServerConfig(port=0, device="cpu"))
+def servers(tmp_path_factory):
+    """The working server (no segmentation weights: mask targets only), a stopped one (its port now closed), one whose
+    size limit refuses the test image, and one with the rigged Mask R-CNN checkpoint for detection."""
+    started = time.monotonic()
+    weights = write_rigged_checkpoint(tmp_path_factory.mktemp("weights"))
+    TIMINGS["write the rigged checkpoint"] = time.monotonic() - started
+    config = functools.partial(ServerConfig, port=0, device="cpu",
+                               weights=tmp_path_factory.mktemp("no-weights") / "maskrcnn.pth")
+    running, port = create_server(config())
+    stopped, stopped_port = create_server(config())
     stopped.stop(grace=None).wait()
-    small, small_port = create_server(ServerConfig(port=0, device="cpu", max_pixels=SMALL_SERVER_MAX_PIXELS))
+    small, small_port = create_server(config(max_pixels=SMALL_SERVER_MAX_PIXELS))
+    detecting, detect_port = create_server(config(weights=weights, detection_size=DETECTION_SIZE))
     yield {"server": f"127.0.0.1:{port}", "stopped_server": f"127.0.0.1:{stopped_port}",
-           "small_server": f"127.0.0.1:{small_port}"}
-    running.stop(grace=None)
-    small.stop(grace=None)
+           "small_server": f"127.0.0.1:{small_port}", "detect_server": f"127.0.0.1:{detect_port}"}
+    for server in (running, small, detecting):
+        server.stop(grace=None)
 
 
 def _scene(rgba: bool = False) -> np.ndarray:
@@ -167,7 +186,9 @@ def _write_config(workdir, servers, name: str, cases, **extra) -> str:
     config = {"image": f"{inside}/disc.png", "rgba_image": f"{inside}/disc-rgba.png",
               "mask_image": f"{inside}/disc-mask.png", "empty_mask_image": f"{inside}/empty-mask.png",
               "results": f"{inside}/{name}-results.json", "disc_box": DISC_BOX, "layer_offset": LAYER_OFFSET,
-              "quality": "fast", "iterations": ITERATIONS, "cases": list(cases), **servers, **extra}
+              "quality": "fast", "iterations": ITERATIONS, "score_threshold": SCORE_THRESHOLD,
+              "max_objects": MAX_OBJECTS, "mask_layer_index": MASK_LAYER_INDEX, "cases": list(cases), **servers,
+              **extra}
     (host / f"{name}.json").write_text(json.dumps(config))
     (host / f"{name}-results.json").unlink(missing_ok=True)
     return f"{name}.json"
@@ -177,7 +198,7 @@ def _write_config(workdir, servers, name: str, cases, **extra) -> str:
 def batch(gimp_root, plugin, servers, workdir):
     """Runs every case in one GIMP process; returns the batch's findings."""
     host, inside = workdir
-    config = _write_config(workdir, servers, "batch", ["registered", *SUCCESS_CASES, *ERROR_CASES])
+    config = _write_config(workdir, servers, "batch", ["registered", *SUCCESS_CASES, *ERROR_CASES, *OBJECT_CASES])
     started = time.monotonic()
     run = subprocess.run(_gimp_command(gimp_root, inside, config), capture_output=True, text=True,
                          timeout=GIMP_TIMEOUT_S)
@@ -189,7 +210,7 @@ def batch(gimp_root, plugin, servers, workdir):
     case_seconds = {name: case["case_seconds"] for name, case in results["cases"].items()}
     TIMINGS["GIMP process, all cases"] = total
     TIMINGS["GIMP start and quit (total minus cases)"] = total - sum(case_seconds.values())
-    for name in SUCCESS_CASES:
+    for name in (*SUCCESS_CASES, "detect", "class"):
         TIMINGS[f"plug-in call '{name}' (read, server, layers)"] = results["cases"][name].get("seconds", -1.0)
     REPORT.append(f"  GIMP {results['gimp_version']}, its Python {results['python']}; "
                   f"{WIDTH}x{HEIGHT} images, quality 'fast', {ITERATIONS} iterations")
@@ -212,18 +233,25 @@ def _pixels(record) -> np.ndarray:
 # --- cases ------------------------------------------------------------------------------------------------------
 
 
-def test_procedure_is_registered_with_its_arguments(batch):
+def test_procedures_are_registered_with_their_arguments(batch):
     case = _case(batch, "registered")
     assert case["registered"], "semantic-edit-remove is missing: the plug-in failed to load (run bit? syntax?)"
     assert case["menu_label"] == "Remove Object..."
     assert [path.rstrip("/") for path in case["menu_paths"]] == ["<Image>/Filters/Semantic Edit"]
-    assert {"target", "mask-layer", "dilation", "quality", "server", "iterations"} <= set(case["arguments"])
+    assert {"target", "mask-layer", "class-name", "instance", "dilation", "quality", "score-threshold",
+            "max-objects", "server", "iterations"} <= set(case["arguments"])
     assert case["return_values"] == ["result-layer"]
+    detect = case["detect"]
+    assert detect["registered"] and detect["menu_label"] == "Detect Objects..."
+    assert [path.rstrip("/") for path in detect["menu_paths"]] == ["<Image>/Filters/Semantic Edit"]
+    assert {"score-threshold", "max-objects", "server"} <= set(detect["arguments"])
+    assert detect["return_values"] == ["objects-group", "relations"]
 
 
-def _check_removal(case, group_name: str, mask_area_range: tuple[int, int]):
-    """The group sits above the source, holds the result (shown) and masks (hidden) at the right place; the source
-    is byte-identical; the patch equals the source outside the hole and the disc is gone inside it."""
+def _check_result_group(case, group_name: str):
+    """The group sits above the source and holds the result (shown) and masks (hidden), all over one region inside
+    the source; the source is byte-identical; the patch equals the source outside the hole. Returns the region in
+    the source's pixels and the arrays (source crop, patch, hole, object)."""
     assert case["status"] == "SUCCESS", case["message"]
     source = case["source"]
     assert source["sha256_after"] == source["sha256_before"], "the source layer was modified"
@@ -245,8 +273,6 @@ def _check_removal(case, group_name: str, mask_area_range: tuple[int, int]):
     x, y, width, height = places.pop()
     rx, ry = x - source["x"], y - source["y"]  # the region in the source layer's pixels
     assert 0 <= rx and 0 <= ry and rx + width <= source["width"] and ry + height <= source["height"]
-    disc_x, disc_y = DISC_CX - rx, DISC_CY - ry
-    assert 0 < disc_x < width and 0 < disc_y < height, "the region does not hold the disc"
 
     original = _pixels(source)[ry:ry + height, rx:rx + width]
     patch = _pixels(result_layer)
@@ -254,10 +280,18 @@ def _check_removal(case, group_name: str, mask_area_range: tuple[int, int]):
     obj = _pixels(object_layer)[..., 0] == 255
     assert set(np.unique(_pixels(hole_layer))) <= {0, 255} and set(np.unique(_pixels(object_layer))) <= {0, 255}
     assert not (obj & ~hole).any(), "the object mask reaches outside the hole"
-    assert mask_area_range[0] <= obj.sum() <= mask_area_range[1], obj.sum()
     assert np.array_equal(patch[~hole], original[~hole]), "pixels outside the dilated hole changed"
     if source["channels"] == 4:
         assert np.array_equal(patch[..., 3], original[..., 3]), "alpha changed"
+    return (rx, ry, width, height), original, patch, hole, obj
+
+
+def _check_removal(case, group_name: str, mask_area_range: tuple[int, int]):
+    """_check_result_group, and the disc is gone inside the hole."""
+    (rx, ry, width, height), original, patch, hole, obj = _check_result_group(case, group_name)
+    disc_x, disc_y = DISC_CX - rx, DISC_CY - ry
+    assert 0 < disc_x < width and 0 < disc_y < height, "the region does not hold the disc"
+    assert mask_area_range[0] <= obj.sum() <= mask_area_range[1], obj.sum()
     disc = disc_mask(height, width, disc_x, disc_y, DISC_RADIUS - 1)
     filled = patch[disc][:, :3].astype(float).mean(axis=0)
     background = original[hole & ~obj][:, :3].astype(float).mean(axis=0)
@@ -325,6 +359,136 @@ def test_repeat_last_runs_use_the_remembered_server_address(batch, servers):
     case = _case(batch, "remembered_server")
     assert case["status"] == "EXECUTION_ERROR"
     assert f"No Semantic Edit server answers at {servers['stopped_server']}." in case["message"]
+
+
+# --- Detect Objects and targets by class, against the same server asked through the API ----------------------------
+
+
+def _api_image() -> "pb.Image":
+    return pb.Image(width=WIDTH, height=HEIGHT, format=pb.PIXEL_FORMAT_RGB8, data=_scene().tobytes())
+
+
+def _api_detection() -> "pb.DetectionOptions":
+    return pb.DetectionOptions(score_threshold=SCORE_THRESHOLD, max_objects=MAX_OBJECTS)
+
+
+@pytest.fixture(scope="module")
+def api(servers):
+    """What the servers answer through the API (raw gRPC, not the plug-in's client) to the requests the plug-in made:
+    the scene graph, the removal of "person:2", and the sentence of a server without weights."""
+    answers = {}
+    with grpc.insecure_channel(servers["detect_server"]) as channel:
+        stub = pb_grpc.SemanticEditStub(channel)
+        started = time.monotonic()
+        answers["scene"] = stub.DetectObjects(pb.DetectRequest(image=_api_image(), detection=_api_detection()))
+        TIMINGS["API DetectObjects (same server)"] = time.monotonic() - started
+        request = pb.EditRequest(
+            image=_api_image(), options=pb.EditOptions(quality="fast", iterations=ITERATIONS, seed=0),
+            remove=pb.RemoveEdit(target=pb.Target(class_target=pb.ClassTarget(name="person:2"),
+                                                  detection=_api_detection())))
+        answers["class_result"] = [event.result for event in stub.Edit(request) if event.HasField("result")][0]
+    with grpc.insecure_channel(servers["server"]) as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            pb_grpc.SemanticEditStub(channel).DetectObjects(pb.DetectRequest(image=_api_image()))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    answers["no_weights_sentence"] = refused.value.details()
+    return answers
+
+
+def _mask(region_mask) -> np.ndarray:
+    r = region_mask.region
+    return np.frombuffer(region_mask.data, np.uint8).reshape(r.height, r.width)
+
+
+def _object_layer_name(obj) -> str:
+    return f"{obj.class_name} {obj.instance} ({obj.score:.2f})"
+
+
+def test_detect_adds_an_objects_group_equal_to_the_api_answer(batch, api):
+    case = _case(batch, "detect")
+    assert case["status"] == "SUCCESS", case["message"]
+    scene = api["scene"]
+    assert len(scene.objects) == MAX_OBJECTS and {obj.class_name for obj in scene.objects} == {"person"}
+    source = case["source"]
+    assert source["sha256_after"] == source["sha256_before"], "the source layer was modified"
+    assert (source["x"], source["y"]) == LAYER_OFFSET
+
+    group = case["group_above"]
+    assert group is not None and group["name"] == "Objects" and group["visible"]
+    assert [layer["name"] for layer in case["tree_after"]] == ["Objects", source["name"]]
+    assert case["returned"][0] == group["id"]
+    children = group["children"]
+    assert [child["name"] for child in children] == [_object_layer_name(obj) for obj in scene.objects]
+    for child, obj in zip(children, scene.objects):
+        r = obj.mask.region  # in the source's pixels; the layer lies there in the image
+        assert (child["x"], child["y"], child["width"], child["height"]) == (
+            LAYER_OFFSET[0] + r.x, LAYER_OFFSET[1] + r.y, r.width, r.height)
+        assert child["channels"] == 4 and child["visible"] and not child["group"]
+        assert np.array_equal(_pixels(child), np.repeat(_mask(obj.mask)[..., None], 4, -1)), child["name"]
+        saved = json.loads(child["parasites"]["semantic-edit-object"])
+        assert (saved["id"], saved["class"], saved["instance"]) == (obj.id, obj.class_name, obj.instance)
+
+    # The relations: returned one per line (symmetric ones once), kept on the group as JSON.
+    labels = {obj.id: f"{obj.class_name} {obj.instance}" for obj in scene.objects}
+    lines = [f"{labels[r.subject_id]} {r.predicate} {labels[r.reference_id]}" for r in scene.relations
+             if r.predicate not in ("near", "overlapping") or r.subject_id < r.reference_id]
+    assert lines and case["returned"][1] == "\n".join(lines)
+    saved = json.loads(group["parasites"]["semantic-edit-scene"])
+    assert saved["relations"] == [[r.subject_id, r.predicate, r.reference_id] for r in scene.relations]
+    assert [o["layer"] for o in saved["objects"]] == [child["name"] for child in children]
+    assert saved["model"] == scene.model and saved["detection"] == {"score_threshold": SCORE_THRESHOLD,
+                                                                    "max_objects": MAX_OBJECTS}
+
+
+def test_a_detect_layer_repainted_is_used_as_the_mask_layer(batch):
+    detect = _case(batch, "detect")
+    assert detect["status"] == "SUCCESS", detect["message"]
+    repainted, case = detect["repainted"], detect["mask_layer_remove"]
+    (rx, ry, width, height), _, _, _, obj = _check_result_group(case, f"Remove: {repainted['name']}")
+    source = case["source"]
+    assert [layer["name"] for layer in case["tree_after"]] == ["Objects", f"Remove: {repainted['name']}",
+                                                               source["name"]]
+    # The object mask the server used is the repainted layer as it is (the erased top half is not object).
+    painted = _pixels(repainted)
+    inside = (painted[..., 3] > 0) & (painted[..., :3].max(axis=-1) > 0)
+    assert 0 < inside.sum() < repainted["width"] * repainted["height"]
+    assert not inside[:repainted["height"] // 2].any(), "the erased half still counts"
+    expected = np.zeros((source["height"], source["width"]), bool)
+    mx, my = repainted["x"] - source["x"], repainted["y"] - source["y"]
+    expected[my:my + repainted["height"], mx:mx + repainted["width"]] = inside
+    assert np.array_equal(obj, expected[ry:ry + height, rx:rx + width]) and obj.sum() == expected.sum()
+
+
+def test_remove_by_class_and_instance_equals_the_api_edit(batch, api):
+    case = _case(batch, "class")
+    (rx, ry, width, height), _, patch, hole, obj = _check_result_group(case, "Remove: person 2")
+    assert [layer["name"] for layer in case["tree_after"]] == ["Remove: person 2", case["source"]["name"]]
+    result = api["class_result"]
+    assert (rx, ry, width, height) == (result.region.x, result.region.y, result.region.width, result.region.height)
+    masks = {mask.name: _mask(mask) for mask in result.masks}
+    assert np.array_equal(obj, masks["object"] == 255) and np.array_equal(hole, masks["hole"] == 255)
+    second = next(o for o in api["scene"].objects if o.instance == 2)
+    assert list(result.object_ids) == [second.id]
+    assert np.array_equal(patch, np.frombuffer(result.patch.data, np.uint8).reshape(height, width, 3))
+
+
+@pytest.mark.parametrize("name", ["class_no_weights", "detect_no_weights"])
+def test_without_segmentation_weights_the_message_says_how_to_install_them(batch, api, servers, name):
+    case = _case(batch, name)
+    assert case["status"] == "EXECUTION_ERROR"
+    message = case["message"] or ""
+    assert message.startswith(f"The server at {servers['server']} cannot find objects"), message
+    assert api["no_weights_sentence"] in message and "./install.sh --weights FILE" in message
+    assert case["tree_after"] == case["tree_before"], "a failed run changed the layers"
+    assert case["source"]["sha256_after"] == case["source"]["sha256_before"]
+
+
+def test_an_unknown_class_name_gets_the_list_of_known_classes(batch):
+    case = _case(batch, "unknown_class")
+    assert case["status"] == "EXECUTION_ERROR"
+    for words in ("does not know the class 'unicorn'", "it knows:", "person", "toothbrush"):
+        assert words in (case["message"] or ""), case["message"]
+    assert case["tree_after"] == case["tree_before"]
 
 
 def test_killing_gimp_mid_job_frees_the_server(gimp_root, plugin, servers, workdir):

@@ -2,8 +2,10 @@
 server on a loopback port. (tests/test_gimp_end_to_end.py runs the same plug-in inside a real GIMP 3.)"""
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import json
 import os
 import platform
 import shutil
@@ -18,6 +20,7 @@ import pytest
 
 from inference_server.config import ServerConfig
 from inference_server.service.server import create_server
+from segmentation_checkpoints import PERSON_SCORE, write_rigged_checkpoint
 from synthetic_images import disc_scene
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,8 +77,14 @@ class Item:
     def __init__(self, image, name, width, height, channels, data=None):
         self.image, self.name, self.offsets, self.visible, self.parent = image, name, (0, 0), True, None
         self.id, Item._next_id = Item._next_id, Item._next_id + 1
-        self.children = []
+        self.children, self.parasites, self.opacity = [], {}, 100.0
         self.buffer = FakeBuffer(width, height, channels, data)
+
+    def attach_parasite(self, parasite): self.parasites[parasite.name] = parasite
+    def get_parasite(self, name): return self.parasites.get(name)
+
+    def parasite_json(self, name):
+        return json.loads(bytes(self.parasites[name].get_data()).decode("utf-8"))
 
     def get_id(self): return self.id
     def get_image(self): return self.image
@@ -96,7 +105,9 @@ class Item:
 class Layer(Item):
     @staticmethod
     def new(image, name, width, height, image_type, opacity, mode):
-        return Layer(image, name, width, height, 4 if image_type == "RGBA_IMAGE" else 3)
+        layer = Layer(image, name, width, height, 4 if image_type == "RGBA_IMAGE" else 3)
+        layer.opacity = opacity
+        return layer
 
 
 class LayerMask(Item):
@@ -167,14 +178,15 @@ class FakeGimp(types.ModuleType):
         self.PDBStatusType = types.SimpleNamespace(SUCCESS="SUCCESS", EXECUTION_ERROR="EXECUTION_ERROR",
                                                    CANCEL="CANCEL")
         self.PlugIn = object
-        for name in ("progress_init", "progress_set_text", "progress_update", "progress_end", "context_push",
-                     "context_pop", "displays_flush"):
+        for name in ("progress_init", "progress_set_text", "progress_update", "progress_pulse", "progress_end",
+                     "context_push", "context_pop", "displays_flush", "message"):
             setattr(self, name, lambda *args, _name=name: self.calls.append((_name, *args)))
 
 
 class ValueArray(list):
     def index(self, i): return self[i]  # noqa: the GIMP API's name
     def remove(self, i): del self[i]  # noqa
+    def length(self): return len(self)
 
 
 class Procedure:
@@ -188,8 +200,13 @@ class Config(dict):
 
 
 def settings_config(**overrides):
-    return Config({"target": "selection", "mask-layer": None, "dilation": -1, "quality": "fast",
-                   "server": "127.0.0.1:50051", "iterations": 0, **overrides})
+    return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "dilation": -1,
+                   "quality": "fast", "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051",
+                   "iterations": 0, **overrides})
+
+
+def detect_config(**overrides):
+    return Config({"score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
 
 
 @pytest.fixture
@@ -203,18 +220,21 @@ def gimp(monkeypatch):
     repository.Gegl = types.SimpleNamespace(Rectangle=Rectangle,
                                             AbyssPolicy=types.SimpleNamespace(CLAMP="CLAMP", NONE="NONE"))
     repository.GLib = types.SimpleNamespace(Error=lambda message: types.SimpleNamespace(message=message))
-    repository.GObject = types.SimpleNamespace(Value=lambda gtype, value: value)
+    repository.GObject = types.SimpleNamespace(Value=lambda gtype, value: value, TYPE_STRING=str)
     gi.repository = repository
     monkeypatch.setitem(sys.modules, "gi", gi)
     monkeypatch.setitem(sys.modules, "gi.repository", repository)
-    monkeypatch.delitem(sys.modules, "remove_object", raising=False)
+    for module in ("remove_object", "detect_objects"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
     remove_object = importlib.import_module("remove_object")
+    detect_objects = importlib.import_module("detect_objects")
     spec = importlib.util.spec_from_file_location("semantic_edit_plugin", PLUGIN_DIR / "semantic-edit.py")
     plugin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plugin)
-    yield types.SimpleNamespace(Gimp=fake, remove_object=remove_object, plugin=plugin)
-    sys.modules.pop("remove_object", None)
+    yield types.SimpleNamespace(Gimp=fake, remove_object=remove_object, detect_objects=detect_objects, plugin=plugin)
+    for module in ("remove_object", "detect_objects"):
+        sys.modules.pop(module, None)
 
 
 def rgb_layer(image, name="photo", width=40, height=30, channels=3, offsets=(0, 0), seed=0):
@@ -232,13 +252,24 @@ def select_box(image, x, y, width, height):
 
 
 class FakeClient:
-    """Answers like the server: the patch is the request's region with the hole painted grey."""
+    """Answers like the server: the patch is the request's region with the hole painted grey. An object target's
+    mask is `found` (the image's top-left quarter unless a test sets it); detect() answers `scene`."""
 
     requests: list = []
+    detect_requests: list = []
     error: Exception | None = None
+    scene: sec.SceneGraph | None = None
+    found: np.ndarray | None = None
 
     def __init__(self, address):
         self.address = address
+
+    def detect(self, request, on_wait=None):
+        FakeClient.detect_requests.append(request)
+        if FakeClient.error is not None:
+            raise FakeClient.error
+        on_wait()
+        return FakeClient.scene
 
     def remove(self, request, on_progress=None):
         FakeClient.requests.append(request)
@@ -247,7 +278,13 @@ class FakeClient:
         for stage, step, total in (("queued", 0, 0), ("prepare", 1, 1), ("inpaint", 5, 10), ("inpaint", 10, 10),
                                    ("composite", 1, 1)):
             on_progress(sec.Progress(stage, step, total, f"{stage} {step}", sec.progress_fraction(stage, step, total)))
-        mask = np.frombuffer(request.mask, np.uint8).reshape(request.height, request.width)
+        if request.target is not None:
+            mask = FakeClient.found
+            if mask is None:
+                mask = np.zeros((request.height, request.width), np.uint8)
+                mask[:request.height // 2, :request.width // 2] = 255
+        else:
+            mask = np.frombuffer(request.mask, np.uint8).reshape(request.height, request.width)
         ys, xs = np.nonzero(mask)
         x, y = xs.min(), ys.min()
         w, h = xs.max() - x + 1, ys.max() - y + 1
@@ -258,7 +295,7 @@ class FakeClient:
         object_mask = np.where(hole, 255, 0).astype(np.uint8).tobytes()
         return sec.RemoveResult(region=sec.Region(int(x), int(y), int(w), int(h)), channels=request.channels,
                                 patch=patch.tobytes(), masks={"object": object_mask, "hole": object_mask},
-                                iterations=10, dilation_px=0)
+                                iterations=10, dilation_px=0, object_ids=(1,) if request.target else ())
 
     def close(self):
         pass
@@ -266,8 +303,36 @@ class FakeClient:
 
 @pytest.fixture
 def fake_client():
-    FakeClient.requests, FakeClient.error = [], None
+    FakeClient.requests, FakeClient.detect_requests, FakeClient.error = [], [], None
+    FakeClient.scene, FakeClient.found = None, None
     return FakeClient
+
+
+@pytest.fixture
+def plugin_with_fake_client(gimp, fake_client, monkeypatch):
+    """The plug-in's run functions (semantic-edit.py) talking to FakeClient."""
+    for module, name in ((gimp.remove_object, "remove_object"), (gimp.detect_objects, "detect_objects")):
+        monkeypatch.setattr(module, name, functools.partial(getattr(module, name), client_factory=FakeClient))
+    return gimp.plugin
+
+
+def fake_object(object_id, class_name, score, instance, box, mask_region, seed):
+    """A detected object whose mask is a random blob pattern over mask_region (0/255)."""
+    x, y, w, h = mask_region
+    mask = np.where(np.random.default_rng(seed).random((h, w)) < 0.6, 255, 0).astype(np.uint8)
+    mask[0, 0] = 255
+    return sec.DetectedObject(object_id, class_name, score, instance, sec.Region(*box), sec.Region(*mask_region),
+                              mask.tobytes())
+
+
+def fake_scene():
+    """Three objects, highest score first, and the relations the server lists (symmetric ones both ways)."""
+    objects = (fake_object(0, "person", 0.971, 2, (20, 5, 10, 20), (19, 4, 12, 22), seed=1),
+               fake_object(1, "dog", 0.8049, 1, (8, 12, 9, 6), (8, 12, 9, 7), seed=2),
+               fake_object(2, "person", 0.5, 1, (2, 3, 6, 18), (2, 3, 6, 18), seed=3))
+    relations = tuple(sec.Relation(*r) for r in [(2, "left of", 0), (0, "right of", 2), (0, "near", 1),
+                                                 (1, "near", 0), (1, "overlapping", 2), (2, "overlapping", 1)])
+    return sec.SceneGraph(objects, relations, model="rigged-maskrcnn", seconds=1.25)
 
 
 def run_glue(gimp, image, layers, client=None, **config):
@@ -286,7 +351,9 @@ def test_settings_map_the_arguments(gimp):
 
 
 @pytest.mark.parametrize("overrides, words", [
-    ({"target": "lasso"}, "target must be one of: selection, mask-layer; got 'lasso'"),
+    ({"target": "lasso"}, "target must be one of: selection, mask-layer, class, selection-hint; got 'lasso'"),
+    ({"target": "class"}, "Target is 'class' but no class name is given"),
+    ({"target": "class", "class-name": "  ", "instance": 2}, "Target is 'class' but no class name is given"),
     ({"quality": "ultra"}, "quality must be one of: fast, balanced, best; got 'ultra'"),
     ({"server": "localhost"}, "must be host:port, e.g. 127.0.0.1:50051"),
     ({"server": "localhost:http"}, "has no valid port"),
@@ -432,14 +499,203 @@ def test_missing_grpc_says_to_rerun_the_installer(gimp, monkeypatch):
     assert "cannot load gRPC" in values.index(1) and "Re-run ./install.sh" in values.index(1)
 
 
+def test_layer_names_and_relation_lines(gimp):
+    detect = gimp.detect_objects
+    scene = fake_scene()
+    assert [detect.layer_name(obj) for obj in scene.objects] == ["person 2 (0.97)", "dog 1 (0.80)",
+                                                                 "person 1 (0.50)"]
+    assert detect.layer_name(sec.DetectedObject(0, "traffic light", 0.576116, 3, *[sec.Region(0, 0, 1, 1)] * 2,
+                                                b"\xff")) == "traffic light 3 (0.58)"
+    assert detect.relation_lines(scene) == ["person 1 left of person 2", "person 2 right of person 1",
+                                            "person 2 near dog 1", "dog 1 overlapping person 1"]
+    assert detect.object_relations(scene, 0) == ["right of person 1", "near dog 1"]
+
+
+def test_detect_adds_a_group_of_mask_layers_above_the_source(gimp, fake_client, plugin_with_fake_client):
+    image = Image(120, 90)
+    rgb_layer(image, "top", seed=1)
+    source = rgb_layer(image, "photo", offsets=(30, 20))
+    source_before = source.buffer.data
+    scene = fake_client.scene = fake_scene()
+
+    values = gimp.plugin.run_detect(Procedure(), "NONINTERACTIVE", image, [source],
+                                    detect_config(**{"score-threshold": 0.4, "max-objects": 3}), None)
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    request = fake_client.detect_requests[0]
+    assert (request.width, request.height, request.channels, request.pixels) == (40, 30, 3, source_before)
+    assert (request.score_threshold, request.max_objects) == (0.4, 3)
+    group = values.index(1)
+    assert [layer.name for layer in image.layers] == ["top", "Objects", "photo"] and image.layers[1] is group
+    assert [child.name for child in group.children] == ["person 2 (0.97)", "dog 1 (0.80)", "person 1 (0.50)"]
+    for child, obj in zip(group.children, scene.objects):
+        r = obj.mask_region  # in the source's pixels; the layer sits there in the image
+        assert (child.offsets, child.get_width(), child.get_height()) == ((30 + r.x, 20 + r.y), r.width, r.height)
+        assert child.buffer.channels == 4 and child.visible and child.opacity == 50.0
+        rgba = np.frombuffer(child.buffer.data, np.uint8).reshape(r.height, r.width, 4)
+        mask = np.frombuffer(obj.mask, np.uint8).reshape(r.height, r.width)
+        assert (rgba == mask[..., None]).all()  # opaque white on the object, transparent elsewhere
+        assert child.parasite_json("semantic-edit-object") == {
+            "id": obj.id, "class": obj.class_name, "instance": obj.instance, "score": obj.score,
+            "box": [obj.box.x, obj.box.y, obj.box.width, obj.box.height],
+            "relations": gimp.detect_objects.object_relations(scene, obj.id)}
+    saved = group.parasite_json("semantic-edit-scene")
+    assert saved["source"] == "photo" and saved["model"] == "rigged-maskrcnn"
+    assert saved["detection"] == {"score_threshold": 0.4, "max_objects": 3}
+    assert [o["layer"] for o in saved["objects"]] == [child.name for child in group.children]
+    assert saved["relations"][:2] == [[2, "left of", 0], [0, "right of", 2]] and len(saved["relations"]) == 6
+    assert values.index(2) == "person 1 left of person 2\nperson 2 right of person 1\nperson 2 near dog 1\n" \
+                              "dog 1 overlapping person 1"
+    assert source.buffer.data == source_before and source.offsets == (30, 20)
+    assert (image.undo_groups, image.undo_depth) == (1, 0)
+    calls = [call[0] for call in gimp.Gimp.calls]
+    assert "progress_pulse" in calls and "progress_end" in calls
+    assert "message" not in calls  # scripts read the returned relations; no dialog pops up
+
+
+def test_interactive_detect_shows_the_objects_and_relations_in_a_message(gimp, fake_client, plugin_with_fake_client,
+                                                                          monkeypatch):
+    monkeypatch.setattr(gimp.plugin, "_show_dialog", lambda procedure, config, *args: True)
+    image = Image(60, 40)
+    source = rgb_layer(image, "photo")
+    fake_client.scene = fake_scene()
+    values = gimp.plugin.run_detect(Procedure(), "INTERACTIVE", image, [source], detect_config(), None)
+    assert values.index(0) == "SUCCESS"
+    [message] = [call[1] for call in gimp.Gimp.calls if call[0] == "message"]
+    assert message.splitlines() == [
+        "Found 3 objects in 'photo' (rigged-maskrcnn, 1.2 s); the layer group 'Objects' holds one mask layer per "
+        "object.",
+        "person 2 (0.97): right of person 1, near dog 1",
+        "dog 1 (0.80): near person 2, overlapping person 1",
+        "person 1 (0.50): left of person 2, overlapping dog 1"]
+
+
+def test_detect_finding_nothing_or_failing_changes_nothing(gimp, fake_client, plugin_with_fake_client):
+    image = Image(60, 40)
+    source = rgb_layer(image, "photo")
+    fake_client.scene = sec.SceneGraph((), (), "rigged-maskrcnn", 0.5)
+    values = gimp.plugin.run_detect(Procedure(), "NONINTERACTIVE", image, [source], detect_config(), None)
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert "found no objects in 'photo' scoring above 0.50: lower the score threshold" in values.index(1)
+    sentence = ("The server at h:1 cannot find objects (by class or box) because its segmentation model is not "
+                "loaded: ... ./install.sh --weights FILE ...")
+    fake_client.error = sec.SegmentationUnavailableError(sentence)
+    values = gimp.plugin.run_detect(Procedure(), "NONINTERACTIVE", image, [source], detect_config(), None)
+    assert (values.index(0), values.index(1)) == ("EXECUTION_ERROR", sentence)
+    values = gimp.plugin.run_detect(Procedure(), "NONINTERACTIVE", image, [source, source], detect_config(), None)
+    assert "Detect Objects looks at one layer at a time, but 2 are selected" in values.index(1)
+    assert image.layers == [source] and image.undo_groups == 0
+
+
+def test_a_detect_layer_repainted_is_the_mask_of_remove(gimp, fake_client, plugin_with_fake_client):
+    image = Image(120, 90)
+    source = rgb_layer(image, "photo", offsets=(30, 20))
+    fake_client.scene = fake_scene()
+    group = gimp.plugin.run_detect(Procedure(), "NONINTERACTIVE", image, [source], detect_config(), None).index(1)
+    dog = group.children[1]
+    rgba = np.frombuffer(dog.buffer.data, np.uint8).reshape(7, 9, 4).copy()
+    rgba[:3] = 0  # the person paints the top rows out (transparent)
+    dog.buffer.data = rgba.tobytes()
+
+    run_glue(gimp, image, [source], target="mask-layer", **{"mask-layer": dog})
+
+    sent = np.frombuffer(fake_client.requests[0].mask, np.uint8).reshape(30, 40)
+    expected = np.zeros((30, 40), np.uint8)
+    expected[12:19, 8:17] = rgba[..., 3]  # the dog's mask region (8, 12) in the source's pixels
+    assert np.array_equal(sent > 0, expected > 0) and fake_client.requests[0].target is None
+    assert [layer.name for layer in image.layers] == ["Objects", "Remove: dog 1 (0.80)", "photo"]
+
+
+@pytest.mark.parametrize("config, target, group_name", [
+    ({"class-name": " Person ", "instance": 2, "score-threshold": 0.3, "max-objects": 5},
+     sec.ObjectTarget("Person", 2, None, 0.3, 5), "Remove: Person 2"),
+    ({"class-name": "dog"}, sec.ObjectTarget("dog", 0, None, 0.5, 0), "Remove: every dog"),
+])
+def test_remove_by_class_sends_the_name_and_no_mask(gimp, fake_client, config, target, group_name):
+    image = Image(120, 90)
+    source = rgb_layer(image, "photo", offsets=(30, 20))
+    Gimp = gimp.Gimp
+    result_layer = run_glue(gimp, image, [source], target="class", **config)
+    request = fake_client.requests[0]
+    assert request.mask is None and request.target == target
+    assert target.server_name == ("Person:2" if target.instance else "dog")
+    group = image.layers[0]
+    assert group.name == group_name and group.children[-1] is result_layer
+    assert result_layer.offsets == (30, 20)  # the fake finds the layer's top-left quarter
+    assert ("progress_end",) in Gimp.calls and (image.undo_groups, image.undo_depth) == (1, 0)
+
+
+@pytest.mark.parametrize("class_name, group_name", [("", "Remove: object in selection"),
+                                                    ("dog", "Remove: dog in selection")])
+def test_remove_selection_hint_sends_the_selections_box_in_the_layers_pixels(gimp, fake_client, class_name,
+                                                                            group_name):
+    image = Image(120, 90)
+    source = rgb_layer(image, "photo", offsets=(30, 20))
+    select_box(image, 40, 25, 12, 8)  # (10, 5) in the layer's pixels
+    image.selection.buffer.data = image.selection.buffer.data[:-1] + b"\x01"  # a speck outside the layer: ignored
+    run_glue(gimp, image, [source], target="selection-hint", instance=3, **{"class-name": class_name})
+    target = fake_client.requests[0].target
+    assert target == sec.ObjectTarget(class_name or None, 0, sec.Region(10, 5, 12, 8), 0.5, 0)  # instance unused
+    assert image.layers[0].name == group_name
+
+
+def test_remove_target_errors_are_sentences(gimp, fake_client, plugin_with_fake_client):
+    image = Image(60, 40)
+    source = rgb_layer(image, "photo")
+    values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source],
+                                    settings_config(target="selection-hint"), None)
+    assert "There is no selection" in values.index(1)
+    fake_client.error = sec.ObjectNotFoundError("No 'dog' found; found: person.")
+    values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source],
+                                    settings_config(target="class", **{"class-name": "dog"}), None)
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert values.index(1) == ("No 'dog' found; found: person. Filters > Semantic Edit > Detect Objects... shows "
+                               "what the server finds.")
+    assert image.layers == [source] and image.undo_groups == 0
+
+
 # --- the client, and the glue through it, against a real server ---------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def server():
-    running, port = create_server(ServerConfig(port=0, device="cpu"))
+def missing_weights(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("no-weights") / "maskrcnn.pth"
+
+
+@pytest.fixture(scope="module")
+def server(missing_weights):
+    """A server without segmentation weights: mask targets only."""
+    running, port = create_server(ServerConfig(port=0, device="cpu", weights=missing_weights))
     yield f"127.0.0.1:{port}"
     running.stop(grace=None)
+
+
+@pytest.fixture(scope="module")
+def rigged_server(tmp_path_factory):
+    """A server whose Mask R-CNN gives a known answer (tests/segmentation_checkpoints.py): every object a person."""
+    weights = write_rigged_checkpoint(tmp_path_factory.mktemp("weights"))
+    running, port = create_server(ServerConfig(port=0, device="cpu", weights=weights, detection_size=64))
+    yield f"127.0.0.1:{port}"
+    running.stop(grace=None)
+
+
+RIGGED_SIZE = (84, 72)
+RIGGED_MAX_OBJECTS = 4  # keeps the answer small; the detection takes seconds on a CPU either way
+
+
+def rigged_image() -> np.ndarray:
+    width, height = RIGGED_SIZE
+    return np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8)
+
+
+@pytest.fixture(scope="module")
+def rigged_scene(rigged_server):
+    width, height = RIGGED_SIZE
+    waits = []
+    with sec.SemanticEditClient(rigged_server) as client:
+        scene = client.detect(sec.DetectRequest(width, height, 3, rigged_image().tobytes(),
+                                                max_objects=RIGGED_MAX_OBJECTS), on_wait=lambda: waits.append(1))
+    return scene, len(waits)
 
 
 @pytest.fixture(scope="module")
@@ -483,6 +739,98 @@ def test_client_removes_and_reports_progress(server, channels):
     assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] == 1.0
     assert {"queued", "prepare", "inpaint", "composite"} <= {event.stage for event in events}
     assert any(event.message.startswith("Filling the hole") for event in events)
+
+
+def test_client_detects_objects_with_instances_masks_and_relations(rigged_scene, rigged_server):
+    scene, waits = rigged_scene
+    width, height = RIGGED_SIZE
+    assert waits > 0  # on_wait ran while the server worked
+    assert scene.model == "maskrcnn_resnet50_fpn_v2" and scene.seconds > 0
+    assert [obj.id for obj in scene.objects] == list(range(RIGGED_MAX_OBJECTS))
+    assert {obj.class_name for obj in scene.objects} == {"person"}
+    assert all(abs(obj.score - PERSON_SCORE) < 1e-4 for obj in scene.objects)
+    by_centre = sorted(scene.objects, key=lambda o: (2 * o.box.x + o.box.width, 2 * o.box.y + o.box.height))
+    assert [obj.instance for obj in by_centre] == list(range(1, RIGGED_MAX_OBJECTS + 1))  # left to right
+    for obj in scene.objects:
+        r = obj.mask_region
+        assert r.x + r.width <= width and r.y + r.height <= height and len(obj.mask) == r.width * r.height
+        assert set(obj.mask) == {0, 255} or set(obj.mask) == {255}
+        assert obj.label == f"person {obj.instance}"
+    assert scene.relations and all(max(r.subject_id, r.reference_id) < len(scene.objects) for r in scene.relations)
+    first = scene.relations[0]
+    assert scene.relation_text(first) == (f"person {scene.objects[first.subject_id].instance} {first.predicate} "
+                                          f"person {scene.objects[first.reference_id].instance}")
+    with sec.SemanticEditClient(rigged_server) as client:
+        [segmentation] = [m for m in client.get_info().models if m.task == "segmentation"]
+    assert segmentation.available and "person" in segmentation.classes
+
+
+def test_client_removes_objects_named_by_class_or_box(rigged_scene, rigged_server):
+    scene, _ = rigged_scene
+    width, height = RIGGED_SIZE
+    second = next(obj for obj in scene.objects if obj.instance == 2)
+    third = next(obj for obj in scene.objects if obj.instance == 3)
+    common = dict(width=width, height=height, channels=3, pixels=rigged_image().tobytes(), quality="fast",
+                  iterations=3)
+    with sec.SemanticEditClient(rigged_server) as client:
+        by_class = client.remove(sec.RemoveRequest(
+            **common, target=sec.ObjectTarget("person", 2, max_objects=RIGGED_MAX_OBJECTS)))
+        by_box = client.remove(sec.RemoveRequest(
+            **common, target=sec.ObjectTarget(hint_box=third.box, max_objects=RIGGED_MAX_OBJECTS)))
+    for result, obj in ((by_class, second), (by_box, third)):
+        assert result.object_ids == (obj.id,)
+        r, m = result.region, obj.mask_region
+        full = np.zeros((height, width), np.uint8)
+        full[m.y:m.y + m.height, m.x:m.x + m.width] = np.frombuffer(obj.mask, np.uint8).reshape(m.height, m.width)
+        sent = np.frombuffer(result.masks["object"], np.uint8).reshape(r.height, r.width)
+        assert np.array_equal(sent, full[r.y:r.y + r.height, r.x:r.x + r.width]) and full.sum() == sent.sum()
+
+
+@pytest.mark.parametrize("class_name, error, words", [
+    ("dog", sec.ObjectNotFoundError, ["No 'dog' found; found: person."]),
+    ("unicorn", sec.InvalidRequestError, ["does not know the class 'unicorn'", "it knows:", "person", "dog"]),
+])
+def test_client_maps_unknown_and_absent_classes_to_sentences(rigged_server, class_name, error, words):
+    width, height = RIGGED_SIZE
+    request = sec.RemoveRequest(width, height, 3, rigged_image().tobytes(), quality="fast", iterations=1,
+                                target=sec.ObjectTarget(class_name, max_objects=RIGGED_MAX_OBJECTS))
+    with sec.SemanticEditClient(rigged_server) as client, pytest.raises(error) as raised:
+        client.remove(request)
+    for word in words:
+        assert word in str(raised.value)
+
+
+def test_client_says_how_to_install_the_segmentation_weights(server, missing_weights):
+    image, mask, _ = disc_scene(48, radius=8)
+    with sec.SemanticEditClient(server) as client:
+        [segmentation] = [m for m in client.get_info().models if m.task == "segmentation"]
+        assert not segmentation.available and "--weights" in segmentation.detail
+        with pytest.raises(sec.SegmentationUnavailableError) as detect_error:
+            client.detect(sec.DetectRequest(48, 48, 3, image.tobytes()))
+        with pytest.raises(sec.SegmentationUnavailableError) as remove_error:
+            client.remove(sec.RemoveRequest(48, 48, 3, image.tobytes(), target=sec.ObjectTarget("person")))
+    for error in (detect_error.value, remove_error.value):
+        message = str(error)
+        assert message.startswith(f"The server at {server} cannot find objects (by class or box)")
+        assert segmentation.detail in message and str(missing_weights) in message  # the server's own sentence
+        assert "./install.sh --weights FILE" in message and "restart the server (`semantic-edit serve`)" in message
+
+
+@pytest.mark.parametrize("target, words", [
+    (sec.ObjectTarget(), "names no object"),
+    (sec.ObjectTarget("person", -1), "must be 0 (every one) or a number from 1"),
+    (sec.ObjectTarget("person", 2, sec.Region(0, 0, 5, 5)), "Give either an instance number (person:2) or a box"),
+    (sec.ObjectTarget(instance=2, hint_box=None), "names no object"),
+    (sec.ObjectTarget(hint_box=sec.Region(0, 0, 0, 5)), "The box is 0x5 px"),
+    (sec.ObjectTarget("person", score_threshold=1.5), "score threshold must be between 0 and 1"),
+])
+def test_client_checks_object_targets_before_sending(stopped_server, target, words):
+    request = sec.RemoveRequest(4, 4, 3, bytes(48), target=target)
+    with sec.SemanticEditClient(stopped_server) as client, pytest.raises(sec.InvalidRequestError) as error:
+        client.remove(request)  # refused here: the (stopped) server is never asked
+    assert words in str(error.value)
+    with pytest.raises(sec.InvalidRequestError, match="exactly one of a mask and an object target"):
+        sec.RemoveRequest(4, 4, 3, bytes(48), mask=bytes(16), target=sec.ObjectTarget("person")).check()
 
 
 def test_client_says_how_to_start_a_server_that_is_not_running(stopped_server):
@@ -592,7 +940,8 @@ def test_the_server_address_a_person_typed_is_remembered_even_when_the_run_fails
     image.layers.append(source)
     image.selection.buffer.data = (mask * 255).astype(np.uint8).tobytes()
     shown = []
-    monkeypatch.setattr(gimp.plugin, "_show_dialog", lambda procedure, config: shown.append(config["server"]) or True)
+    monkeypatch.setattr(gimp.plugin, "_show_dialog",
+                        lambda procedure, config, *args: shown.append(config["server"]) or True)
 
     # The person types the address of a server that is not running yet: the run fails, the address is kept.
     failed = gimp.plugin.run_remove(Procedure(), "INTERACTIVE", image, [source],
@@ -628,6 +977,13 @@ def test_mask_bytes_helpers():
     assert mask_bytes.is_empty(bytes(5)) and not mask_bytes.is_empty(bytes([0, 0, 1]))
     data = bytes(range(24))  # 4 x 2 pixels, 3 channels
     assert mask_bytes.crop(data, 4, 3, 1, 1, 2, 1) == bytes(range(15, 21))
+    grid = np.zeros((5, 7), np.uint8)
+    grid[1, 4] = grid[3, 2] = 9
+    assert mask_bytes.bounds(grid.tobytes(), 7) == (2, 1, 3, 3)
+    assert mask_bytes.bounds(bytes(35), 7) is None and mask_bytes.bounds(b"\x01", 1) == (0, 0, 1, 1)
+    mask = bytes([0, 255, 255, 0])
+    assert mask_bytes.mask_to_rgba(mask) == bytes(4) + b"\xff" * 8 + bytes(4)
+    assert mask_bytes.mask_from_pixels(mask_bytes.mask_to_rgba(mask), 4, has_alpha=True) == mask
 
 
 def test_client_module_imports_without_grpc_numpy_or_gimp():

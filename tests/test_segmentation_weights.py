@@ -1,8 +1,9 @@
 """Segmentation weights and the segmenter: found, checked and loaded from a local file; clear errors otherwise.
 
-The checkpoint is made here: Mask R-CNN's architecture with random weights, except that its class and mask heads
-are set so the answer is known (every proposal is a 'person' at 0.58 and a 'dog' / 'N/A' at 0.21; person masks
-are sure, dog masks faint). Images are 64x96, seen by the network at that size, so the whole file runs in seconds.
+The checkpoint is made here (segmentation_checkpoints.py): Mask R-CNN's architecture with random weights, except that
+its class and mask heads are set so the answer is known (every proposal is a 'person' at 0.58 and a 'dog' / 'N/A' at
+0.21; person masks are sure, dog masks faint). Images are 64x96, seen by the network at that size, so the whole file
+runs in seconds.
 """
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from inference_server.segmentation.detection import Detection, box_from_corners
 from inference_server.segmentation.errors import ModelUnavailableError, WeightsFileError
 from inference_server.segmentation.fetch_weights import has_valid_weights, install_weights_file, main
 from inference_server.segmentation.maskrcnn import (
-    LABEL_NAMES, WEIGHTS_FILE, MaskRCNNSegmenter, MaskRCNNSettings, build_maskrcnn)
+    WEIGHTS_FILE, MaskRCNNSegmenter, build_maskrcnn)
 from inference_server.segmentation.registry import (
     SEGMENTERS, load_segmenter, register_segmenter, segmenter_class)
 from inference_server.segmentation.segmenter import Segmenter
 from inference_server.segmentation.weights import check_state_dict, find_weights, read_state_dict
+from segmentation_checkpoints import PERSON_SCORE, SMALL_SETTINGS, rigged_state_dict
 
-SMALL = MaskRCNNSettings(min_size=64, max_size=128, proposals=20, max_detections=100)
+SMALL = SMALL_SETTINGS
 CPU = torch.device("cpu")
-PERSON_SCORE = 1 / (1 + 2 * np.exp(-1.0))  # softmax of logits (10, 9, 9, -10, ...): person, dog, N/A
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -36,21 +37,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def state_dict() -> dict[str, torch.Tensor]:
-    torch.manual_seed(0)
-    model = build_maskrcnn()
-    person, dog, unnamed = (LABEL_NAMES.index(name) for name in ("person", "dog", "N/A"))
-    predictor = model.roi_heads.box_predictor
-    mask_logits = model.roi_heads.mask_predictor.mask_fcn_logits
-    with torch.no_grad():
-        predictor.cls_score.weight.zero_()
-        predictor.cls_score.bias.fill_(-10)
-        predictor.cls_score.bias[[person, dog, unnamed]] = torch.tensor([10.0, 9.0, 9.0])
-        predictor.bbox_pred.weight.zero_()  # boxes = the proposals
-        predictor.bbox_pred.bias.zero_()
-        mask_logits.weight.zero_()
-        mask_logits.bias.fill_(-10)
-        mask_logits.bias[[person, dog, unnamed]] = torch.tensor([10.0, -1.0, 10.0])  # dog: probability 0.27
-    return model.state_dict()
+    return rigged_state_dict()
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +221,8 @@ def test_registry_unknown_name_lists_the_available_ones():
     assert segmenter_class("maskrcnn_resnet50_fpn_v2") is MaskRCNNSegmenter
     with pytest.raises(InvalidInputError) as unknown:
         segmenter_class("sam")
-    assert str(unknown.value) == "unknown segmentation model 'sam'; available: maskrcnn_resnet50_fpn_v2"
+    assert str(unknown.value) == ("unknown segmentation model 'sam'; available: maskrcnn_resnet50_fpn_v2, "
+                                  "scene_maskrcnn_mobilenet_v3")
 
 
 class ListSegmenter(Segmenter):
@@ -286,3 +274,9 @@ def test_box_from_corners_covers_touched_pixels_and_stays_inside():
     assert box_from_corners(1.2, 2.0, 3.5, 4.0, 10, 10) == (1, 2, 4, 4)
     assert box_from_corners(-3.0, -1.0, 12.7, 10.2, 10, 8) == (0, 0, 10, 8)
     assert box_from_corners(9.6, 7.9, 9.8, 7.95, 10, 8) == (9, 7, 10, 8)  # a sliver keeps one pixel
+
+
+def test_the_servers_default_segmenter_is_registered():
+    from inference_server.config import DEFAULT_SEGMENTER
+
+    assert segmenter_class(DEFAULT_SEGMENTER) is MaskRCNNSegmenter

@@ -2,7 +2,8 @@
 
 Thin on purpose: pixels travel as bytes in the layer's own format (no conversion, see docs/gimp3-headless.md), the
 server does the work (semantic_edit_client), and byte juggling lives in mask_bytes. Every failure a person can act
-on is a PluginError whose str() is the sentence GIMP shows.
+on is a PluginError whose str() is the sentence GIMP shows. The object is a selection or a mask layer (sent as a
+mask), or named by class and/or the selection's box (the server finds it: targets "class" and "selection-hint").
 """
 from __future__ import annotations
 
@@ -17,12 +18,15 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 
 import mask_bytes  # noqa: E402
 from semantic_edit_client import (  # noqa: E402
-    QUALITY_PRESETS, Progress, RemoveRequest, RemoveResult, SemanticEditClient, SemanticEditClientError,
-    parse_address)
+    QUALITY_PRESETS, ObjectNotFoundError, ObjectTarget, Progress, Region, RemoveRequest, RemoveResult,
+    SemanticEditClient, SemanticEditClientError, parse_address)
 
 TARGET_SELECTION = "selection"
 TARGET_MASK_LAYER = "mask-layer"
-TARGETS = (TARGET_SELECTION, TARGET_MASK_LAYER)
+TARGET_CLASS = "class"
+TARGET_SELECTION_HINT = "selection-hint"
+TARGETS = (TARGET_SELECTION, TARGET_MASK_LAYER, TARGET_CLASS, TARGET_SELECTION_HINT)
+DETECT_HINT = "Filters > Semantic Edit > Detect Objects... shows what the server finds."
 OBJECT_MASK_LAYER_NAME = "object mask"
 HOLE_MASK_LAYER_NAME = "hole (dilated)"
 SERVER_MASK_NAMES = {"object": OBJECT_MASK_LAYER_NAME, "hole": HOLE_MASK_LAYER_NAME}
@@ -38,12 +42,16 @@ class PluginError(Exception):
 class RemoveSettings:
     """The procedure's arguments, checked.
 
-    target: "selection" or "mask-layer".
+    target: "selection", "mask-layer", "class" or "selection-hint".
     mask_layer: the layer holding the object's mask (nonzero/white = object), for target "mask-layer".
     dilation_px: pixels the hole reaches beyond the object; None lets the server choose.
     quality: "fast", "balanced" or "best".
     server: "host:port" of the Semantic Edit server.
     iterations: optimisation steps instead of the preset's; None keeps the preset's.
+    class_name: the class to remove for target "class" (required) and "selection-hint" ("" = any class).
+    instance: which one of the class for target "class", from 1 left to right; 0 = every one.
+    score_threshold, max_objects: how the server detects objects for "class" and "selection-hint" (as in Detect
+        Objects; the same values number the instances the same way).
     """
 
     target: str
@@ -52,6 +60,10 @@ class RemoveSettings:
     quality: str
     server: str
     iterations: int | None
+    class_name: str = ""
+    instance: int = 0
+    score_threshold: float = 0.5
+    max_objects: int = 0
 
 
 def settings_from_config(config) -> RemoveSettings:
@@ -64,29 +76,54 @@ def settings_from_config(config) -> RemoveSettings:
         raise PluginError(f"quality must be one of: {', '.join(QUALITY_PRESETS)}; got '{quality}'")
     dilation = config.get_property("dilation")
     iterations = config.get_property("iterations")
-    try:
-        server = parse_address(config.get_property("server") or "")
-    except SemanticEditClientError as error:
-        raise PluginError(str(error)) from None
+    server = server_from_config(config)
+    class_name = " ".join((config.get_property("class-name") or "").split())
+    instance = config.get_property("instance")
+    if target == TARGET_CLASS and not class_name:
+        raise PluginError("Target is 'class' but no class name is given: type one in the Class name field, e.g. "
+                          f"'person' (the names Detect Objects gives its layers). {DETECT_HINT}")
+    if instance < 0:
+        raise PluginError(f"instance must be 0 (every one of the class) or a number from 1; got {instance}")
+    score_threshold, max_objects = detection_from_config(config)
     return RemoveSettings(target=target, mask_layer=config.get_property("mask-layer"),
                           dilation_px=None if dilation < 0 else dilation, quality=quality, server=server,
-                          iterations=iterations or None)
+                          iterations=iterations or None, class_name=class_name, instance=instance,
+                          score_threshold=score_threshold, max_objects=max_objects)
 
 
-def source_layer(image, drawables) -> Any:
-    """The one pixel layer to edit, or PluginError saying what to pick instead."""
+def server_from_config(config) -> str:
+    """The "server" argument, checked; raises PluginError."""
+    try:
+        return parse_address(config.get_property("server") or "")
+    except SemanticEditClientError as error:
+        raise PluginError(str(error)) from None
+
+
+def detection_from_config(config) -> tuple[float, int]:
+    """The "score-threshold" and "max-objects" arguments, checked; raises PluginError."""
+    score_threshold = config.get_property("score-threshold")
+    max_objects = config.get_property("max-objects")
+    if not 0.0 <= score_threshold <= 1.0:
+        raise PluginError(f"score-threshold must be between 0 and 1; got {score_threshold}")
+    if max_objects < 0:
+        raise PluginError(f"max-objects must be 0 (all) or more; got {max_objects}")
+    return score_threshold, max_objects
+
+
+def source_layer(image, drawables, action: str = "Remove Object", verb: str = "edits") -> Any:
+    """The one pixel layer to work on, or PluginError saying what to pick instead."""
     if len(drawables) != 1:
-        raise PluginError(f"Remove Object edits one layer at a time, but {len(drawables)} are selected: "
+        raise PluginError(f"{action} {verb} one layer at a time, but {len(drawables)} are selected: "
                           "select only the layer that shows the object")
     layer = drawables[0]
     if not isinstance(layer, Gimp.Layer) or isinstance(layer, Gimp.LayerMask):
-        raise PluginError("Remove Object edits a layer, not a channel or a layer mask: click the layer's "
+        raise PluginError(f"{action} {verb} a layer, not a channel or a layer mask: click the layer's "
                           "thumbnail in the Layers dialog, then try again")
     if layer.is_group():
         raise PluginError(f"'{layer.get_name()}' is a layer group: select a pixel layer inside it, or merge the "
                           "group first (Layer > Merge Layer Group)")
     if image.get_base_type() != Gimp.ImageBaseType.RGB:
-        raise PluginError("Remove Object works on RGB images: convert this one with Image > Mode > RGB")
+        raise PluginError(f"{action} works on RGB images: convert this one with Image > Mode > RGB")
     return layer
 
 
@@ -104,20 +141,39 @@ def read_pixels(layer) -> tuple[bytes, int]:
     return bytes(data), channels
 
 
+def selection_mask(image, layer) -> bytes:
+    """The selection in the layer's pixels (one byte per pixel, nonzero = selected); PluginError when it misses."""
+    if Gimp.Selection.is_empty(image):
+        raise PluginError("There is no selection: select the object first (e.g. with the Free Select or "
+                          "Fuzzy Select tool), or set Target to 'mask-layer' and pick a mask layer")
+    layer_x, layer_y = offsets(layer)
+    rect = Gegl.Rectangle.new(layer_x, layer_y, layer.get_width(), layer.get_height())  # image coordinates
+    mask = bytes(image.get_selection().get_buffer().get(rect, 1.0, SELECTION_FORMAT, Gegl.AbyssPolicy.NONE))
+    if mask_bytes.is_empty(mask):
+        raise PluginError(f"The selection does not touch layer '{layer.get_name()}': select the object on "
+                          "this layer, or select the layer that shows it")
+    return mask
+
+
+def object_target(image, layer, settings: RemoveSettings) -> tuple[ObjectTarget, str]:
+    """For targets "class" and "selection-hint": what the server is to find, and a label for the group's name."""
+    name = settings.class_name
+    detection = {"score_threshold": settings.score_threshold, "max_objects": settings.max_objects}
+    if settings.target == TARGET_CLASS:
+        label = f"{name} {settings.instance}" if settings.instance else f"every {name}"
+        return ObjectTarget(class_name=name, instance=settings.instance, **detection), label
+    mask = selection_mask(image, layer)
+    x, y, width, height = mask_bytes.bounds(mask, layer.get_width())
+    target = ObjectTarget(class_name=name or None, hint_box=Region(x, y, width, height), **detection)
+    return target, f"{name or 'object'} in selection"
+
+
 def target_mask(image, layer, settings: RemoveSettings) -> tuple[bytes, str]:
     """The object's mask in the layer's pixels (nonzero = object) and a label for the group's name."""
     width, height = layer.get_width(), layer.get_height()
     layer_x, layer_y = offsets(layer)
     if settings.target == TARGET_SELECTION:
-        if Gimp.Selection.is_empty(image):
-            raise PluginError("There is no selection: select the object first (e.g. with the Free Select or "
-                              "Fuzzy Select tool), or set Target to 'mask-layer' and pick a mask layer")
-        rect = Gegl.Rectangle.new(layer_x, layer_y, width, height)  # the selection lives in image coordinates
-        mask = bytes(image.get_selection().get_buffer().get(rect, 1.0, SELECTION_FORMAT, Gegl.AbyssPolicy.NONE))
-        if mask_bytes.is_empty(mask):
-            raise PluginError(f"The selection does not touch layer '{layer.get_name()}': select the object on "
-                              "this layer, or select the layer that shows it")
-        return mask, "selection"
+        return selection_mask(image, layer), "selection"
 
     mask_layer = settings.mask_layer
     if mask_layer is None:
@@ -142,10 +198,11 @@ def target_mask(image, layer, settings: RemoveSettings) -> tuple[bytes, str]:
     return mask, mask_layer.get_name()
 
 
-def _new_layer(image, name: str, width: int, height: int, channels: int, data: bytes, x: int, y: int,
-               parent, visible: bool):
+def new_layer(image, name: str, width: int, height: int, channels: int, data: bytes, x: int, y: int,
+              parent, visible: bool, opacity: float = 100.0):
+    """A new pixel layer holding `data` (in its own format), on top of `parent`'s layers, at (x, y) in the image."""
     image_type = Gimp.ImageType.RGBA_IMAGE if channels == 4 else Gimp.ImageType.RGB_IMAGE
-    layer = Gimp.Layer.new(image, name, width, height, image_type, 100.0, Gimp.LayerMode.NORMAL)
+    layer = Gimp.Layer.new(image, name, width, height, image_type, opacity, Gimp.LayerMode.NORMAL)
     image.insert_layer(layer, parent, 0)  # each new layer goes on top of the group's layers
     layer.set_offsets(x, y)
     buffer = layer.get_buffer()
@@ -167,11 +224,11 @@ def add_result_layers(image, layer, result: RemoveResult, label: str):
     x, y = layer_x + region.x, layer_y + region.y
     group = Gimp.GroupLayer.new(image, f"Remove: {label}")
     image.insert_layer(group, layer.get_parent(), image.get_item_position(layer))  # takes the source's place: above
-    result_layer = _new_layer(image, f"{layer.get_name()} (object removed)", region.width, region.height,
+    result_layer = new_layer(image, f"{layer.get_name()} (object removed)", region.width, region.height,
                               result.channels, result.patch, x, y, group, visible=True)
     for server_name in ("hole", "object"):  # ends with the object mask on top
         if server_name in result.masks:
-            _new_layer(image, SERVER_MASK_NAMES[server_name], region.width, region.height, 3,
+            new_layer(image, SERVER_MASK_NAMES[server_name], region.width, region.height, 3,
                        mask_bytes.gray_to_rgb(result.masks[server_name]), x, y, group, visible=False)
     return group, result_layer
 
@@ -182,6 +239,10 @@ class GimpProgress:
     def __init__(self, title: str):
         Gimp.progress_init(title)
         self._message = None
+
+    def pulse(self) -> None:
+        """Shows that work goes on when its share is unknown (a detection)."""
+        Gimp.progress_pulse()
 
     def __call__(self, progress: Progress) -> None:
         if progress.message and progress.message != self._message:
@@ -198,10 +259,14 @@ def remove_object(image, drawables, settings: RemoveSettings,
                   log: Callable[[str], None] | None = None):
     """Runs the whole removal; returns the new result layer; raises PluginError with the sentence to show."""
     layer = source_layer(image, drawables)
-    mask, label = target_mask(image, layer, settings)
+    mask, target = None, None
+    if settings.target in (TARGET_CLASS, TARGET_SELECTION_HINT):
+        target, label = object_target(image, layer, settings)
+    else:
+        mask, label = target_mask(image, layer, settings)
     pixels, channels = read_pixels(layer)
     request = RemoveRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
-                            mask=mask, dilation_px=settings.dilation_px, quality=settings.quality,
+                            mask=mask, target=target, dilation_px=settings.dilation_px, quality=settings.quality,
                             iterations=settings.iterations)
     progress = GimpProgress(f"Removing the object from '{layer.get_name()}'")
     stages_seen = set()
@@ -219,6 +284,8 @@ def remove_object(image, drawables, settings: RemoveSettings,
             raise PluginError(str(error)) from None
         try:
             result = client.remove(request, on_progress=on_progress)
+        except ObjectNotFoundError as error:
+            raise PluginError(f"{error} {DETECT_HINT}") from None
         except SemanticEditClientError as error:
             raise PluginError(str(error)) from None
         finally:
@@ -227,7 +294,8 @@ def remove_object(image, drawables, settings: RemoveSettings,
         progress.end()
     if log is not None:
         spent = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
-        log(f"done: {result.iterations} iterations, dilation {result.dilation_px} px, server time: {spent}")
+        found = f", object id(s) {', '.join(map(str, result.object_ids))}" if result.object_ids else ""
+        log(f"done: {result.iterations} iterations, dilation {result.dilation_px} px{found}, server time: {spent}")
 
     Gimp.context_push()
     image.undo_group_start()

@@ -3,10 +3,14 @@
 # this plug-in sends it the active layer and the object's mask and adds the answer as new layers.
 #
 # Procedures (menu Filters > Semantic Edit):
-#   semantic-edit-remove   Remove Object...   fills the object's place with the image's own background.
+#   semantic-edit-remove   Remove Object...    fills the object's place with the image's own background.
+#   semantic-edit-detect   Detect Objects...   adds a layer group "Objects": one mask layer per object found.
 #
-# Run it from a script like any procedure (arguments: target, mask-layer, dilation, quality, server, iterations):
+# Run them from a script like any procedure:
 #   proc = Gimp.get_pdb().lookup_procedure("semantic-edit-remove"); cfg = proc.create_config(); ...; proc.run(cfg)
+# semantic-edit-remove: target, mask-layer, class-name, instance, dilation, quality, score-threshold, max-objects,
+#   server, iterations; returns result-layer.
+# semantic-edit-detect: score-threshold, max-objects, server; returns objects-group and relations (one per line).
 from __future__ import annotations
 
 import os
@@ -25,12 +29,17 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 from gi.repository import GLib, GObject, Gimp  # noqa: E402
 
+import detect_objects  # noqa: E402
 import remove_object  # noqa: E402
 from semantic_edit_client import DEFAULT_ADDRESS, QUALITY_PRESETS  # noqa: E402
 
 PROCEDURE_REMOVE = "semantic-edit-remove"
+PROCEDURE_DETECT = "semantic-edit-detect"
 MENU_PATH = "<Image>/Filters/Semantic Edit/"
-DIALOG_FIELDS = ["target", "mask-layer", "dilation", "quality", "server"]
+DIALOG_FIELDS = ["target", "mask-layer", "class-name", "instance", "dilation", "quality", "score-threshold",
+                 "max-objects", "server"]
+DETECT_DIALOG_FIELDS = ["score-threshold", "max-objects", "server"]
+DEFAULT_SCORE_THRESHOLD = 0.5  # the server's default
 # The server address a person typed, kept in GIMP's parasiterc: GIMP itself remembers the dialog's values only after
 # a successful run, and the first run often fails because the server is not started yet.
 SERVER_PARASITE = "semantic-edit-server"
@@ -60,26 +69,31 @@ def _remember_server(address: str) -> None:
         _log(f"could not remember the server address: {error}")
 
 
-def _show_dialog(procedure, config) -> bool:
+def _show_dialog(procedure, config, title: str = "Remove Object", fields=None) -> bool:
     """The ProcedureDialog over the same config that non-interactive runs read; False when the user cancels."""
     gi.require_version("GimpUi", "3.0")
     from gi.repository import GimpUi
 
-    GimpUi.init(PROCEDURE_REMOVE)
-    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Remove Object")
-    dialog.fill(DIALOG_FIELDS)
+    GimpUi.init(procedure.get_name())
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, title)
+    dialog.fill(fields or DIALOG_FIELDS)
     try:
         return dialog.run()
     finally:
         dialog.destroy()
 
 
-def run_remove(procedure, run_mode, image, drawables, config, data):
+def _ask(procedure, run_mode, config, title: str, fields) -> bool:
+    """The remembered server (not for scripts) and the dialog (interactive runs); False when the user cancels."""
     if run_mode != Gimp.RunMode.NONINTERACTIVE:  # scripts say which server; people get the one they used last
         remembered = _remembered_server()
         if remembered:
             config.set_property("server", remembered)
-    if run_mode == Gimp.RunMode.INTERACTIVE and not _show_dialog(procedure, config):
+    return run_mode != Gimp.RunMode.INTERACTIVE or _show_dialog(procedure, config, title, fields)
+
+
+def run_remove(procedure, run_mode, image, drawables, config, data):
+    if not _ask(procedure, run_mode, config, "Remove Object", DIALOG_FIELDS):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
     try:
         settings = remove_object.settings_from_config(config)
@@ -95,6 +109,30 @@ def run_remove(procedure, run_mode, image, drawables, config, data):
     return values
 
 
+def run_detect(procedure, run_mode, image, drawables, config, data):
+    if not _ask(procedure, run_mode, config, "Detect Objects", DETECT_DIALOG_FIELDS):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+    try:
+        settings = detect_objects.settings_from_config(config)
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            _remember_server(settings.server)
+        group, scene = detect_objects.detect_objects(image, drawables, settings, log=_log)
+    except remove_object.PluginError as error:
+        _log(f"failed: {error}")
+        return _error(procedure, str(error))
+    text = detect_objects.summary(scene, drawables[0].get_name())
+    for line in text.splitlines():
+        _log(line)
+    if run_mode != Gimp.RunMode.NONINTERACTIVE:  # people read the relations here; scripts get them returned
+        Gimp.message(text)
+    values = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+    while values.length() > 1:  # the status stays; the return values' defaults go
+        values.remove(values.length() - 1)
+    values.append(GObject.Value(Gimp.Layer, group))
+    values.append(GObject.Value(GObject.TYPE_STRING, "\n".join(detect_objects.relation_lines(scene))))
+    return values
+
+
 def _choice(options) -> "Gimp.Choice":
     choice = Gimp.Choice.new()
     for index, (nick, label, help_text) in enumerate(options):
@@ -104,12 +142,14 @@ def _choice(options) -> "Gimp.Choice":
 
 class SemanticEdit(Gimp.PlugIn):
     def do_query_procedures(self):
-        return [PROCEDURE_REMOVE]
+        return [PROCEDURE_REMOVE, PROCEDURE_DETECT]
 
     def do_set_i18n(self, name):
         return False
 
     def do_create_procedure(self, name):
+        if name == PROCEDURE_DETECT:
+            return self._detect_procedure(name)
         if name != PROCEDURE_REMOVE:
             return None
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_remove, None)
@@ -120,8 +160,9 @@ class SemanticEdit(Gimp.PlugIn):
         procedure.set_documentation(
             "Remove an object and fill its place from the image's own background",
             "Sends the active layer and the object's mask (the selection, or a mask layer where white = object) "
-            "to the Semantic Edit server, which fills the hole by background-guided internal learning. The result "
-            "arrives as a new layer group above the layer: the edited pixels plus the object and hole masks "
+            "to the Semantic Edit server, which fills the hole by background-guided internal learning. Or names the "
+            "object by class ('person', the 2nd person) or by the selection's box, and the server finds it. The "
+            "result arrives as a new layer group above the layer: the edited pixels plus the object and hole masks "
             "(hidden). The layer itself is never changed. Needs a running server: `semantic-edit serve`.",
             name)
         procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
@@ -129,11 +170,21 @@ class SemanticEdit(Gimp.PlugIn):
         procedure.add_choice_argument(
             "target", "_Target", "Which pixels are the object", _choice([
                 ("selection", "Selection", "The current selection marks the object"),
-                ("mask-layer", "Mask layer", "A layer marks the object: white (nonzero) = object, black = keep"),
+                ("mask-layer", "Mask layer", "A layer marks the object: white (nonzero) = object, black = keep; "
+                 "e.g. a layer of Detect Objects"),
+                ("class", "Class", "The server finds the object by its class name (and instance number)"),
+                ("selection-hint", "Object in selection", "The server finds the object whose box best matches the "
+                 "selection's bounding box (of the class named, if any)"),
             ]), "selection", flags)
         procedure.add_layer_argument(
             "mask-layer", "_Mask layer", "The layer that marks the object (white = object), for target mask-layer",
             True, flags)
+        procedure.add_string_argument(
+            "class-name", "C_lass name", "The object's class, e.g. 'person' or 'dog', for target class (required) "
+            "and selection-hint (empty = any class)", "", flags)
+        procedure.add_int_argument(
+            "instance", "_Instance", "Which one of the class, counted from 1 left to right (as Detect Objects "
+            "numbers them), for target class; 0 = every one", 0, 1000, 0, flags)
         procedure.add_int_argument(
             "dilation", "_Dilation (px)", "How far the hole reaches beyond the object, in pixels; -1 = automatic",
             -1, 256, -1, flags)
@@ -141,15 +192,53 @@ class SemanticEdit(Gimp.PlugIn):
             "quality", "_Quality", "Speed against quality of the fill", _choice([
                 (preset, preset.capitalize(), f"The server's '{preset}' preset") for preset in QUALITY_PRESETS
             ]), "balanced", flags)
-        procedure.add_string_argument(
-            "server", "_Server", "host:port of the Semantic Edit server (start it with `semantic-edit serve`)",
-            DEFAULT_ADDRESS, flags)
+        _add_detection_arguments(procedure, flags)
+        _add_server_argument(procedure, flags)
         procedure.add_int_argument(
             "iterations", "_Iterations", "Optimisation steps instead of the preset's; 0 = the preset's",
             0, 20000, 0, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object removed", False, flags)
         return procedure
+
+    def _detect_procedure(self, name):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_detect, None)
+        procedure.set_image_types("RGB*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("Detect Objects...")
+        procedure.add_menu_path(MENU_PATH)
+        procedure.set_documentation(
+            "Find the objects in a layer: one mask layer per object, and how they relate",
+            "Sends the active layer to the Semantic Edit server, whose segmentation model finds the objects. Adds a "
+            "layer group 'Objects' above the layer with one mask layer per object, named like 'person 2 (0.97)' "
+            "(class, number among its class from left to right, score), white where the object is. A layer can be "
+            "repainted and used as Remove Object's mask layer. The relations ('person 1 left of dog 1') are shown "
+            "in a message and returned. The layer itself is never changed. Needs a running server with the "
+            "segmentation weights: `semantic-edit serve`.",
+            name)
+        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+        flags = GObject.ParamFlags.READWRITE
+        _add_detection_arguments(procedure, flags)
+        _add_server_argument(procedure, flags)
+        procedure.add_layer_return_value(
+            "objects-group", "Objects group", "The new layer group holding one mask layer per object", False, flags)
+        procedure.add_string_return_value(
+            "relations", "Relations", "One relation per line, e.g. 'person 1 left of dog 1'", "", flags)
+        return procedure
+
+
+def _add_detection_arguments(procedure, flags) -> None:
+    procedure.add_double_argument(
+        "score-threshold", "Sc_ore threshold", "Objects the model is surer of than this count, 0..1; lower it to "
+        "find more (less certain) objects", 0.0, 1.0, DEFAULT_SCORE_THRESHOLD, flags)
+    procedure.add_int_argument(
+        "max-objects", "Max ob_jects", "At most this many objects, the surest first; 0 = all", 0, 1000, 0, flags)
+
+
+def _add_server_argument(procedure, flags) -> None:
+    procedure.add_string_argument(
+        "server", "_Server", "host:port of the Semantic Edit server (start it with `semantic-edit serve`)",
+        DEFAULT_ADDRESS, flags)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ how to fix it. Every failure is a SemanticEditClientError whose str() is the sen
     client = SemanticEditClient("127.0.0.1:50051")
     result = client.remove(RemoveRequest(width, height, channels, pixels, mask, quality="fast"), on_progress=print)
     result.patch  # result.region.width x result.region.height x channels bytes
+    result = client.remove(RemoveRequest(width, height, channels, pixels, target=ObjectTarget("person", 2)))
+    scene = client.detect(DetectRequest(width, height, channels, pixels, max_objects=4))
+    scene.objects[0].label, scene.objects[0].mask  # "person 1", mask_region.width x mask_region.height bytes
 """
 from __future__ import annotations
 
@@ -21,8 +24,11 @@ EDIT_TIMEOUT_S = 6 * 3600.0  # a "best" removal of a large object on a CPU can t
 CLIENT_MAX_MESSAGE_BYTES = 2**31 - 1
 REQUEST_OVERHEAD_BYTES = 4096  # proto framing and options around the pixel and mask bytes
 QUALITY_PRESETS = ("fast", "balanced", "best")
-# How much of the progress bar each stage fills: (start, end). "queued" stays at 0 while jobs wait ahead.
-STAGE_SPANS = {"queued": (0.0, 0.0), "prepare": (0.0, 0.05), "inpaint": (0.05, 0.95), "composite": (0.95, 1.0)}
+# How much of the progress bar each stage fills: (start, end). "queued" stays at 0 while jobs wait ahead; "detect"
+# runs only for targets named by class or box.
+STAGE_SPANS = {"queued": (0.0, 0.0), "detect": (0.0, 0.05), "prepare": (0.05, 0.1), "inpaint": (0.1, 0.95),
+               "composite": (0.95, 1.0)}
+WAIT_POLL_S = 0.25  # how often detect() calls on_wait while the server works (a progress bar's pulse)
 
 
 class SemanticEditClientError(Exception):
@@ -38,7 +44,17 @@ class ServerNotRunningError(SemanticEditClientError):
 
 
 class InvalidRequestError(SemanticEditClientError):
-    """The server refused the request (INVALID_ARGUMENT, FAILED_PRECONDITION); the text is the server's sentence."""
+    """The server refused the request (INVALID_ARGUMENT, OUT_OF_RANGE); the text is the server's sentence."""
+
+
+class ObjectNotFoundError(SemanticEditClientError):
+    """The target names a class the model knows, but the server found no such object (NOT_FOUND); the text is the
+    server's sentence, which lists what it found."""
+
+
+class SegmentationUnavailableError(SemanticEditClientError):
+    """The server has no segmentation model (FAILED_PRECONDITION): detection and targets by class or box cannot
+    run; the text holds the server's sentence, which names the install flag for the weights."""
 
 
 class ServerBusyError(SemanticEditClientError):
@@ -75,6 +91,17 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class ModelInfo:
+    """A model the server knows. task: "inpainting" or "segmentation"; classes: what a segmentation model finds."""
+
+    name: str
+    task: str
+    available: bool
+    detail: str
+    classes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ServerInfo:
     version: str
     device_kind: str
@@ -83,6 +110,66 @@ class ServerInfo:
     quality_presets: tuple[str, ...]
     max_pixels: int
     max_message_bytes: int
+    models: tuple[ModelInfo, ...] = ()
+
+
+def _check_image(width: int, height: int, channels: int, pixels: bytes) -> None:
+    if width < 1 or height < 1:
+        raise InvalidRequestError(f"The image is {width}x{height}; it must be at least 1x1 px")
+    if channels not in (3, 4):
+        raise InvalidRequestError(f"The image must have 3 (RGB) or 4 (RGBA) channels; got {channels}")
+    expected = width * height * channels
+    if len(pixels) != expected:
+        raise InvalidRequestError(
+            f"A {width}x{height} image with {channels} channels has {expected} bytes; got {len(pixels)}")
+
+
+def _check_detection(score_threshold: float | None, max_objects: int) -> None:
+    if score_threshold is not None and not 0.0 <= score_threshold <= 1.0:
+        raise InvalidRequestError(f"The score threshold must be between 0 and 1; got {score_threshold}")
+    if max_objects < 0:
+        raise InvalidRequestError(f"Max objects must be 0 (all) or more; got {max_objects}")
+
+
+@dataclass(frozen=True)
+class ObjectTarget:
+    """An object the server finds itself (its segmentation model), instead of a mask.
+
+    class_name: a class the model knows, e.g. "person"; None or "" with a hint_box: any class.
+    instance: which one of the class, from 1, counted left to right (as Detect numbers them); 0 = every one.
+    hint_box: a rough box around the object, in the image's pixels (e.g. a selection's bounds): the object (of the
+        class, if given) whose box overlaps it most. Not together with an instance number.
+    score_threshold, max_objects: how objects are detected (None / 0: the server's defaults, 0.5 / all); the same
+        values as a detect() call number the instances the same way.
+    """
+
+    class_name: str | None = None
+    instance: int = 0
+    hint_box: Region | None = None
+    score_threshold: float | None = None
+    max_objects: int = 0
+
+    @property
+    def server_name(self) -> str:
+        """The ClassTarget name the server reads: "person", or "person:2" for an instance."""
+        name = (self.class_name or "").strip()
+        return f"{name}:{self.instance}" if self.instance else name
+
+    def check(self) -> None:
+        name = (self.class_name or "").strip()
+        if not name and self.hint_box is None:
+            raise InvalidRequestError("The target names no object: give a class name such as 'person', or a box")
+        if self.instance < 0:
+            raise InvalidRequestError(f"The instance must be 0 (every one) or a number from 1; got {self.instance}")
+        if self.instance and self.hint_box is not None:
+            raise InvalidRequestError(
+                f"Give either an instance number ({name}:{self.instance}) or a box, not both")
+        if not name and self.instance:
+            raise InvalidRequestError(f"Instance {self.instance} of which class? Give a class name too")
+        if self.hint_box is not None and (self.hint_box.width < 1 or self.hint_box.height < 1):
+            raise InvalidRequestError(
+                f"The box is {self.hint_box.width}x{self.hint_box.height} px; it must be at least 1x1")
+        _check_detection(self.score_threshold, self.max_objects)
 
 
 @dataclass(frozen=True)
@@ -92,7 +179,8 @@ class RemoveRequest:
     width, height: the image's size in pixels.
     channels: 3 (RGB, 8 bit) or 4 (RGBA, 8 bit, straight alpha).
     pixels: width x height x channels bytes, rows top to bottom, 8-bit sRGB.
-    mask: width x height bytes, nonzero = the object to remove.
+    mask: width x height bytes, nonzero = the object to remove; or None with a `target`.
+    target: the object named by class and/or box, found by the server; or None with a `mask`.
     dilation_px: how far the hole reaches beyond the object, 0..256; None lets the server choose.
     quality: "fast", "balanced" or "best".
     iterations: optimisation steps instead of the preset's; None keeps the preset's.
@@ -103,24 +191,21 @@ class RemoveRequest:
     height: int
     channels: int
     pixels: bytes
-    mask: bytes
+    mask: bytes | None = None
     dilation_px: int | None = None
     quality: str = "balanced"
     iterations: int | None = None
     seed: int = 0
+    target: ObjectTarget | None = None
 
     def check(self) -> None:
         """Raises InvalidRequestError when the sizes do not add up (caught here, before anything is sent)."""
-        if self.width < 1 or self.height < 1:
-            raise InvalidRequestError(f"The image is {self.width}x{self.height}; it must be at least 1x1 px")
-        if self.channels not in (3, 4):
-            raise InvalidRequestError(f"The image must have 3 (RGB) or 4 (RGBA) channels; got {self.channels}")
-        expected = self.width * self.height * self.channels
-        if len(self.pixels) != expected:
-            raise InvalidRequestError(
-                f"A {self.width}x{self.height} image with {self.channels} channels has {expected} bytes; "
-                f"got {len(self.pixels)}")
-        if len(self.mask) != self.width * self.height:
+        _check_image(self.width, self.height, self.channels, self.pixels)
+        if (self.mask is None) == (self.target is None):
+            raise InvalidRequestError("A removal needs exactly one of a mask and an object target")
+        if self.target is not None:
+            self.target.check()
+        elif len(self.mask) != self.width * self.height:
             raise InvalidRequestError(
                 f"The mask must have one byte per pixel ({self.width * self.height}); got {len(self.mask)}")
         if self.quality not in QUALITY_PRESETS:
@@ -144,6 +229,76 @@ class RemoveResult:
     iterations: int = 0
     dilation_px: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    object_ids: tuple[int, ...] = ()  # the detected objects a class or box target named (empty for a mask)
+
+
+@dataclass(frozen=True)
+class DetectRequest:
+    """Find the objects in an image. width, height, channels, pixels: as RemoveRequest's (alpha is ignored).
+
+    score_threshold: keep objects scoring above it, 0..1; None = the server's default (0.5).
+    max_objects: at most this many, highest score first; 0 = all.
+    """
+
+    width: int
+    height: int
+    channels: int
+    pixels: bytes
+    score_threshold: float | None = None
+    max_objects: int = 0
+
+    def check(self) -> None:
+        _check_image(self.width, self.height, self.channels, self.pixels)
+        _check_detection(self.score_threshold, self.max_objects)
+
+
+@dataclass(frozen=True)
+class DetectedObject:
+    """One object the server found.
+
+    id: its index in SceneGraph.objects (highest score first); names it in relations.
+    instance: its number among the objects of its class, from 1, left to right (what ObjectTarget.instance counts).
+    box: the pixels it spans. mask_region: where `mask` lies (may reach slightly past the box).
+    mask: mask_region.width x mask_region.height bytes, 255 = object, 0 = not.
+    """
+
+    id: int
+    class_name: str
+    score: float
+    instance: int
+    box: Region
+    mask_region: Region
+    mask: bytes
+
+    @property
+    def label(self) -> str:
+        """"person 2": the class and the instance number."""
+        return f"{self.class_name} {self.instance}"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """subject <predicate> reference, e.g. object 0 "left of" object 2 (ids of SceneGraph.objects)."""
+
+    subject_id: int
+    predicate: str
+    reference_id: int
+
+
+@dataclass(frozen=True)
+class SceneGraph:
+    """The objects (id order) and every relation between them; model: the segmentation model's name; seconds: the
+    server's detection time."""
+
+    objects: tuple[DetectedObject, ...]
+    relations: tuple[Relation, ...]
+    model: str
+    seconds: float
+
+    def relation_text(self, relation: Relation) -> str:
+        """"person 1 left of person 2"."""
+        return (f"{self.objects[relation.subject_id].label} {relation.predicate} "
+                f"{self.objects[relation.reference_id].label}")
 
 
 def parse_address(text: str) -> str:
@@ -166,6 +321,13 @@ def progress_fraction(stage: str, step: int, total: int) -> float:
     start, end = STAGE_SPANS.get(stage, (0.0, 1.0))
     done = min(step / total, 1.0) if total > 0 else 0.0
     return start + (end - start) * done
+
+
+def _sentence(text: str) -> str:
+    """The server's sentence with a capital first letter and a full stop, as it starts the user's message."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _size_text(size: int) -> str:
@@ -221,7 +383,15 @@ class SemanticEditClient:
         return ServerInfo(
             version=info.version, device_kind=info.device.kind, device_name=info.device.name,
             edits=tuple(info.edits), quality_presets=tuple(info.quality_presets),
-            max_pixels=info.limits.max_pixels, max_message_bytes=info.limits.max_message_bytes)
+            max_pixels=info.limits.max_pixels, max_message_bytes=info.limits.max_message_bytes,
+            models=tuple(ModelInfo(m.name, m.task, m.available, m.detail, tuple(m.classes)) for m in info.models))
+
+    def _check_size(self, info: ServerInfo, size: int) -> None:
+        if info.max_message_bytes and size > info.max_message_bytes:
+            raise InvalidRequestError(
+                f"This image needs a {_size_text(size)} request but the server accepts at most "
+                f"{_size_text(info.max_message_bytes)}; scale the image down or restart the server with a "
+                "larger message limit")
 
     def remove(self, request: RemoveRequest, on_progress: Callable[[Progress], None] | None = None) -> RemoveResult:
         """Runs one removal; calls on_progress for each progress event; returns the result.
@@ -235,12 +405,7 @@ class SemanticEditClient:
             raise InvalidRequestError(
                 f"The server at {self.address} (version {info.version}) does not offer removal; "
                 f"it offers: {', '.join(info.edits) or 'nothing'}")
-        size = len(request.pixels) + len(request.mask) + REQUEST_OVERHEAD_BYTES
-        if info.max_message_bytes and size > info.max_message_bytes:
-            raise InvalidRequestError(
-                f"This image needs a {_size_text(size)} request but the server accepts at most "
-                f"{_size_text(info.max_message_bytes)}; scale the image down or restart the server with a "
-                "larger message limit")
+        self._check_size(info, len(request.pixels) + len(request.mask or b"") + REQUEST_OVERHEAD_BYTES)
         stream = self._stub.Edit(self._request_to_proto(request), timeout=self.edit_timeout_s)
         try:
             for event in stream:
@@ -258,19 +423,91 @@ class SemanticEditClient:
             raise
         raise ServerError(f"The server at {self.address} ended the edit without a result; its log may say why")
 
+    def detect(self, request: DetectRequest, on_wait: Callable[[], None] | None = None) -> SceneGraph:
+        """The objects in the image and the relations between them; calls on_wait every WAIT_POLL_S seconds while
+        the server works (e.g. to pulse a progress bar). Raises a SemanticEditClientError subclass for every failure
+        (SegmentationUnavailableError when the server has no segmentation weights)."""
+        request.check()
+        info = self.get_info()
+        self._check_size(info, len(request.pixels) + REQUEST_OVERHEAD_BYTES)
+        pb = self._pb
+        detection = pb.DetectionOptions(max_objects=request.max_objects)
+        if request.score_threshold is not None:
+            detection.score_threshold = request.score_threshold
+        call = self._stub.DetectObjects.future(
+            pb.DetectRequest(image=self._image_to_proto(request.width, request.height, request.channels,
+                                                        request.pixels), detection=detection),
+            timeout=self.edit_timeout_s)
+        try:
+            while True:
+                try:
+                    graph = call.result(timeout=WAIT_POLL_S if on_wait is not None else None)
+                    break
+                except self._grpc.FutureTimeoutError:
+                    on_wait()
+        except self._grpc.RpcError as error:
+            raise self._error_from_rpc(error) from None
+        except BaseException:
+            call.cancel()  # e.g. an exception from on_wait: the server drops the job
+            raise
+        return self._scene_from_proto(graph, request.width, request.height)
+
+    def _image_to_proto(self, width: int, height: int, channels: int, pixels: bytes):
+        pb = self._pb
+        pixel_format = pb.PIXEL_FORMAT_RGB8 if channels == 3 else pb.PIXEL_FORMAT_RGBA8
+        return pb.Image(width=width, height=height, format=pixel_format, data=pixels)
+
+    def _target_to_proto(self, request: RemoveRequest):
+        pb = self._pb
+        if request.target is None:
+            return pb.Target(mask=pb.Mask(width=request.width, height=request.height, data=request.mask))
+        target = request.target
+        detection = pb.DetectionOptions(max_objects=target.max_objects)
+        if target.score_threshold is not None:
+            detection.score_threshold = target.score_threshold
+        box = target.hint_box
+        hint = pb.Region(x=box.x, y=box.y, width=box.width, height=box.height) if box is not None else None
+        if not target.server_name:
+            return pb.Target(hint_box=hint, detection=detection)
+        class_target = pb.ClassTarget(name=target.server_name)
+        if hint is not None:
+            class_target.hint_box.CopyFrom(hint)
+        return pb.Target(class_target=class_target, detection=detection)
+
+    def _scene_from_proto(self, graph, width: int, height: int) -> SceneGraph:
+        objects = []
+        for index, obj in enumerate(graph.objects):
+            r = obj.mask.region
+            region = Region(r.x, r.y, r.width, r.height)
+            if (obj.id != index or len(obj.mask.data) != r.width * r.height or r.x + r.width > width
+                    or r.y + r.height > height):
+                raise ServerError(
+                    f"The server sent object {obj.id} (at place {index}) with a {r.width}x{r.height} mask of "
+                    f"{len(obj.mask.data)} bytes at ({r.x}, {r.y}) for a {width}x{height} image; is it a matching "
+                    "version?")
+            b = obj.box
+            objects.append(DetectedObject(id=obj.id, class_name=obj.class_name, score=obj.score,
+                                          instance=obj.instance, box=Region(b.x, b.y, b.width, b.height),
+                                          mask_region=region, mask=bytes(obj.mask.data)))
+        relations = []
+        for relation in graph.relations:
+            if max(relation.subject_id, relation.reference_id) >= len(objects):
+                raise ServerError(f"The server sent a relation between objects {relation.subject_id} and "
+                                  f"{relation.reference_id} but only {len(objects)} objects")
+            relations.append(Relation(relation.subject_id, relation.predicate, relation.reference_id))
+        return SceneGraph(objects=tuple(objects), relations=tuple(relations), model=graph.model,
+                          seconds=graph.seconds)
+
     def _request_to_proto(self, request: RemoveRequest):
         pb = self._pb
-        pixel_format = pb.PIXEL_FORMAT_RGB8 if request.channels == 3 else pb.PIXEL_FORMAT_RGBA8
         options = pb.EditOptions(quality=request.quality, seed=request.seed)
         if request.dilation_px is not None:
             options.dilation_px = request.dilation_px
         if request.iterations is not None:
             options.iterations = request.iterations
         return pb.EditRequest(
-            image=pb.Image(width=request.width, height=request.height, format=pixel_format, data=request.pixels),
-            remove=pb.RemoveEdit(target=pb.Target(mask=pb.Mask(width=request.width, height=request.height,
-                                                               data=request.mask))),
-            options=options)
+            image=self._image_to_proto(request.width, request.height, request.channels, request.pixels),
+            remove=pb.RemoveEdit(target=self._target_to_proto(request)), options=options)
 
     def _result_from_proto(self, result, channels: int) -> RemoveResult:
         r = result.region
@@ -289,7 +526,8 @@ class SemanticEditClient:
             masks[mask.name] = bytes(mask.data)
         return RemoveResult(region=region, channels=channels, patch=bytes(patch.data), masks=masks,
                             iterations=result.iterations, dilation_px=result.dilation_px,
-                            timings={t.stage: t.seconds for t in result.timings})
+                            timings={t.stage: t.seconds for t in result.timings},
+                            object_ids=tuple(result.object_ids))
 
     def _error_from_rpc(self, error, asking_info: bool = False) -> SemanticEditClientError:
         """Maps a gRPC status to the error the user reads (a GetInfo that times out means nothing answers)."""
@@ -300,8 +538,15 @@ class SemanticEditClient:
             return ServerNotRunningError(
                 f"No Semantic Edit server answers at {self.address}. Start it with `{SERVE_COMMAND}` "
                 f"(add --host/--port to match), or correct the server address.")
-        if code in (codes.INVALID_ARGUMENT, codes.FAILED_PRECONDITION, codes.OUT_OF_RANGE):
+        if code in (codes.INVALID_ARGUMENT, codes.OUT_OF_RANGE):
             return InvalidRequestError(details or "The server refused the request")
+        if code == codes.NOT_FOUND:
+            return ObjectNotFoundError(_sentence(details or "The server found no such object in the image"))
+        if code == codes.FAILED_PRECONDITION:
+            return SegmentationUnavailableError(
+                f"The server at {self.address} cannot find objects (by class or box) because its segmentation "
+                f"model is not loaded: {details or 'no details'}. Then restart the server (`{SERVE_COMMAND}`). "
+                "Removing a selected or masked object works without it.")
         if code == codes.RESOURCE_EXHAUSTED:
             return ServerBusyError(details or f"The server at {self.address} is busy; try again shortly")
         if code == codes.CANCELLED:

@@ -42,6 +42,7 @@ class RemoveResult:
     dilation_px: int
     iterations: int
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    object_ids: tuple[int, ...] = ()  # the detected objects the target named (pipeline/detect.py); () for a mask
 
 
 def validate_remove_input(image: np.ndarray, object_mask: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import urllib.error
@@ -24,6 +25,8 @@ from ..errors import SemanticEditError
 from .errors import ModelUnavailableError, WeightsFileError
 from .maskrcnn import COCO_WEIGHTS, TITLE, WEIGHTS_FILE, build_maskrcnn
 from .weights import MODELS_DIR, check_state_dict, read_state_dict
+
+NETWORK_TIMEOUT_S = 60  # per connection attempt and per read, not for the whole download
 
 
 def _check(path: Path) -> None:
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a checkpoint downloaded elsewhere: check it and copy it instead of downloading")
     parser.add_argument("--force", action="store_true", help="download even when valid weights are already there")
     args = parser.parse_args(argv)
+    socket.setdefaulttimeout(NETWORK_TIMEOUT_S)  # a blocked network must not hang the installer
     try:
         if args.source is not None:
             target = install_weights_file(args.source, args.out)

@@ -6,7 +6,7 @@ The architecture is built without any download (weights=None, weights_backbone=N
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +60,17 @@ def build_maskrcnn(settings: MaskRCNNSettings = MaskRCNNSettings()) -> MaskRCNN:
 
 class MaskRCNNSegmenter(Segmenter):
     """Mask R-CNN on `device`, loaded from `weights_path`, else from models_dir / WEIGHTS_FILE (default: the
-    project's models/). Raises ModelUnavailableError when the file is missing and WeightsFileError when it is not a
+    project's models/). detection_size, when given, replaces settings.min_size (max_size grows with it in COCO's
+    ratio 1333:800). Raises ModelUnavailableError when the file is missing and WeightsFileError when it is not a
     checkpoint of this architecture; both name the file and the install flag."""
 
     name = "maskrcnn_resnet50_fpn_v2"
 
     def __init__(self, device: torch.device, *, weights_path: Path | None = None, models_dir: Path | None = None,
-                 settings: MaskRCNNSettings = MaskRCNNSettings()):
+                 settings: MaskRCNNSettings = MaskRCNNSettings(), detection_size: int | None = None):
+        if detection_size is not None:
+            settings = replace(settings, min_size=detection_size, max_size=max(
+                settings.max_size * detection_size // settings.min_size, detection_size))
         self.device = torch.device(device)
         self.settings = settings
         self.weights_path = find_weights(WEIGHTS_FILE, explicit=weights_path, models_dir=models_dir, title=TITLE)
@@ -80,7 +84,7 @@ class MaskRCNNSegmenter(Segmenter):
 
     def _detect(self, image: np.ndarray, score_threshold: float, mask_threshold: float) -> list[Detection]:
         height, width = image.shape[:2]
-        pixels = torch.from_numpy(image).to(self.device).permute(2, 0, 1).float().div_(255)  # (3, H, W) in [0, 1]
+        pixels = torch.tensor(image, device=self.device).permute(2, 0, 1).float().div_(255)  # (3, H, W) in [0, 1]
         with self._lock, torch.inference_mode():
             self._model.roi_heads.score_thresh = score_threshold
             output = self._model([pixels])[0]

@@ -7,10 +7,10 @@ import torch
 
 from ..errors import InvalidInputError
 from .maskrcnn import MaskRCNNSegmenter
+from .scene_maskrcnn import SceneMaskRCNNSegmenter
 from .segmenter import Segmenter
 
 SEGMENTERS: dict[str, type[Segmenter]] = {}
-DEFAULT_SEGMENTER = MaskRCNNSegmenter.name
 
 
 def register_segmenter(segmenter: type[Segmenter]) -> type[Segmenter]:
@@ -22,6 +22,7 @@ def register_segmenter(segmenter: type[Segmenter]) -> type[Segmenter]:
 
 
 register_segmenter(MaskRCNNSegmenter)
+register_segmenter(SceneMaskRCNNSegmenter)
 
 
 def segmenter_class(name: str) -> type[Segmenter]:
@@ -33,6 +34,8 @@ def segmenter_class(name: str) -> type[Segmenter]:
 
 
 def load_segmenter(name: str, device: torch.device, **options: Any) -> Segmenter:
-    """The segmenter `name` on `device`, built with its own keyword options (e.g. weights_path, models_dir,
-    settings for Mask R-CNN). Raises what its constructor raises (ModelUnavailableError without weights)."""
+    """The segmenter `name` on `device`, built with keyword options. Every segmenter takes weights_path (None = its
+    own place) and detection_size (the shorter side in px it scales images to; None = its default); others are its
+    own (e.g. models_dir, settings for Mask R-CNN). Raises what its constructor raises (ModelUnavailableError without
+    weights)."""
     return segmenter_class(name)(device, **options)

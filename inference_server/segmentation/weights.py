@@ -15,7 +15,7 @@ from .errors import ModelUnavailableError, WeightsFileError
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"  # the project's models/ folder (not in git)
 INSTALL_FIX = ("run ./install.sh to fetch them (where the network allows), or ./install.sh --weights FILE with a copy "
-               "downloaded elsewhere")
+               "downloaded elsewhere, or start the server with semantic-edit serve --weights FILE")
 MAX_KEYS_NAMED = 3  # keys quoted per kind of mismatch; the rest are counted
 
 
@@ -85,9 +85,14 @@ def check_state_dict(state_dict: Mapping[str, torch.Tensor], expected: Mapping[s
 
 def load_weights(build: Callable[[], nn.Module], path: Path, *, title: str = "model") -> nn.Module:
     """A model from `build()` with the weights of `path`, checked against its architecture. The file is read
-    before the model is built, so a damaged file fails at once."""
+    before the model is built, so a damaged file fails at once. The model is built on the meta device (no random
+    initialisation: a ResNet-50 Mask R-CNN starts in 0.1 s instead of 1.7 s on a CPU) and takes the file's tensors."""
     state_dict = read_state_dict(path, title=title)
-    model = build()
+    with torch.device("meta"):
+        model = build()
     check_state_dict(state_dict, model.state_dict(), path, title=title)
-    model.load_state_dict(state_dict, strict=True)
+    model.load_state_dict(state_dict, strict=True, assign=True)
+    left = [name for name, tensor in [*model.named_parameters(), *model.named_buffers()] if tensor.is_meta]
+    if left:
+        raise RuntimeError(f"Expected every tensor of the {title} to come from {path}, but {left[:3]} did not")
     return model

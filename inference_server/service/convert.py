@@ -1,7 +1,8 @@
 """The one boundary between protobuf messages and numpy arrays, for both the server and the CLI's client.
 
 Server side: `remove_request_from_proto` (validates, raising InvalidInputError with a sentence), `result_to_proto`.
-Client side: `remove_request_to_proto`, `result_from_proto`.
+Client side: `remove_request_to_proto`, `result_from_proto`. Targets other than masks and scene graphs are
+converted in convert_scene.py.
 """
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import numpy as np
 from semantic_edit.v1 import semantic_edit_pb2 as pb
 
 from ..errors import InvalidInputError
+from ..pipeline.detect import DetectionSettings
 from ..pipeline.masks import Region
 from ..pipeline.options import DEFAULT_PRESET, GuidanceMode, GuidanceStatistic, RemoveOptions
 from ..pipeline.remove import RemoveResult, validate_remove_input
+from ..scene_graph.targets import TargetQuery
+from .convert_scene import detection_settings_from_proto, target_query_from_proto, target_to_proto
 
 CHANNELS = {pb.PIXEL_FORMAT_RGB8: 3, pb.PIXEL_FORMAT_RGBA8: 4}
 FORMAT_NAMES = {pb.PIXEL_FORMAT_RGB8: "RGB8", pb.PIXEL_FORMAT_RGBA8: "RGBA8"}
@@ -33,8 +37,12 @@ MASK_NAMES = ("object", "hole")
 
 @dataclass(frozen=True)
 class RemoveRequest:
+    """Exactly one of object_mask (a mask target) and query (object ids, class, hint box: needs detection)."""
+
     image: np.ndarray  # (H, W, 3|4) uint8
-    object_mask: np.ndarray  # (H, W) bool
+    object_mask: np.ndarray | None  # (H, W) bool
+    query: TargetQuery | None
+    detection: DetectionSettings  # how objects are found for `query`
     options: RemoveOptions
     pixel_format: int  # pb.PIXEL_FORMAT_*
 
@@ -97,12 +105,14 @@ def remove_request_from_proto(request: pb.EditRequest, max_pixels: int) -> Remov
         raise InvalidInputError("the request names no edit: set `remove` (the edits this server runs: remove)")
     image = image_from_proto(request.image, max_pixels)
     target = request.remove.target
-    if target.WhichOneof("kind") != "mask":
-        raise InvalidInputError("remove needs a target: set target.mask to the object's mask (nonzero = object)")
-    mask = mask_from_proto(target.mask, request.image.width, request.image.height)
     options = options_from_proto(request.options)
-    validate_remove_input(image, mask)
-    return RemoveRequest(image, mask, options, request.image.format)
+    if target.WhichOneof("kind") == "mask":
+        mask = mask_from_proto(target.mask, request.image.width, request.image.height)
+        validate_remove_input(image, mask)
+        return RemoveRequest(image, mask, None, DetectionSettings(), options, request.image.format)
+    query = target_query_from_proto(target)
+    detection = detection_settings_from_proto(target.detection)
+    return RemoveRequest(image, None, query, detection, options, request.image.format)
 
 
 def _region_to_proto(region: Region) -> pb.Region:
@@ -119,12 +129,20 @@ def result_to_proto(result: RemoveResult, pixel_format: int) -> pb.EditResult:
                      data=np.ascontiguousarray(result.patch).tobytes())
     timings = [pb.StageTiming(stage=stage, seconds=seconds) for stage, seconds in result.timings.items()]
     return pb.EditResult(region=region, patch=patch, masks=masks, timings=timings, iterations=result.iterations,
-                         dilation_px=result.dilation_px)
+                         dilation_px=result.dilation_px, object_ids=list(result.object_ids))
 
 
-def remove_request_to_proto(image: np.ndarray, object_mask: np.ndarray, options: RemoveOptions) -> pb.EditRequest:
+def image_to_proto(image: np.ndarray) -> pb.Image:
+    """An (H, W, 3|4) uint8 array as an RGB8 / RGBA8 Image."""
     height, width, channels = image.shape
     pixel_format = pb.PIXEL_FORMAT_RGBA8 if channels == 4 else pb.PIXEL_FORMAT_RGB8
+    return pb.Image(width=width, height=height, format=pixel_format, data=np.ascontiguousarray(image).tobytes())
+
+
+def remove_request_to_proto(image: np.ndarray, target: np.ndarray | TargetQuery, options: RemoveOptions,
+                            detection: DetectionSettings = DetectionSettings()) -> pb.EditRequest:
+    """target: the object's (H, W) mask (nonzero = object), or a TargetQuery found with `detection`."""
+    height, width = image.shape[:2]
     mode = {GuidanceMode.WHOLE_HOLE: pb.GUIDANCE_MODE_WHOLE_HOLE, GuidanceMode.PER_ROW: pb.GUIDANCE_MODE_PER_ROW}
     statistic = {GuidanceStatistic.MEDIAN: pb.GUIDANCE_STATISTIC_MEDIAN,
                  GuidanceStatistic.MEAN: pb.GUIDANCE_STATISTIC_MEAN}
@@ -134,11 +152,13 @@ def remove_request_to_proto(image: np.ndarray, object_mask: np.ndarray, options:
         guidance_mode=mode[options.guidance_mode], guidance_statistic=statistic[options.guidance_statistic])
     if options.iterations is not None:
         proto_options.iterations = options.iterations
-    mask = pb.Mask(width=width, height=height, data=(object_mask != 0).astype(np.uint8).tobytes())
-    return pb.EditRequest(
-        image=pb.Image(width=width, height=height, format=pixel_format, data=np.ascontiguousarray(image).tobytes()),
-        remove=pb.RemoveEdit(target=pb.Target(mask=mask)),
-        options=proto_options)
+    if isinstance(target, TargetQuery):
+        proto_target = target_to_proto(target, detection)
+    else:
+        proto_target = pb.Target(mask=pb.Mask(width=width, height=height,
+                                              data=(target != 0).astype(np.uint8).tobytes()))
+    return pb.EditRequest(image=image_to_proto(image), remove=pb.RemoveEdit(target=proto_target),
+                          options=proto_options)
 
 
 def result_from_proto(result: pb.EditResult) -> RemoveResult:
@@ -149,4 +169,4 @@ def result_from_proto(result: pb.EditResult) -> RemoveResult:
     masks = {m.name: np.frombuffer(m.data, dtype=np.uint8).reshape(r.height, r.width) != 0 for m in result.masks}
     return RemoveResult(region=region, patch=patch, object_mask=masks["object"], hole_mask=masks["hole"],
                         dilation_px=result.dilation_px, iterations=result.iterations,
-                        timings={t.stage: t.seconds for t in result.timings})
+                        timings={t.stage: t.seconds for t in result.timings}, object_ids=tuple(result.object_ids))

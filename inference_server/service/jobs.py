@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import JobCancelledError, QueueFullError
+from ..errors import JobCancelledError, QueueFullError, SemanticEditError
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,9 @@ class JobQueue:
                 job.events.put((RESULT, job.work(job)))
             except JobCancelledError as error:
                 log.info("job cancelled: %s", error)
+                job.events.put((ERROR, error))
+            except SemanticEditError as error:  # the request's own problem (bad input, nothing found): no traceback
+                log.info("job refused: %s", error)
                 job.events.put((ERROR, error))
             except Exception as error:  # noqa: BLE001 - reported to the client, logged in full here
                 log.exception("edit failed")

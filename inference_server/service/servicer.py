@@ -15,10 +15,13 @@ from .. import __version__
 from ..config import ServerConfig
 from ..device import ComputeDevice
 from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
+from ..pipeline.detect import detect_scene, find_target
 from ..pipeline.options import PRESETS
 from ..pipeline.remove import STAGE_QUEUED, remove_object
-from . import convert
+from ..segmentation.errors import ModelUnavailableError, NotFoundError
+from . import convert, convert_scene
 from .jobs import ERROR, PROGRESS, Job, JobQueue
+from .segmenter_slot import SegmenterSlot
 
 log = logging.getLogger(__name__)
 EVENT_POLL_SECONDS = 0.2  # how often a waiting handler checks that its client is still there
@@ -29,6 +32,10 @@ def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
     """The status code and sentence a client receives for a failed edit."""
     if isinstance(error, InvalidInputError):
         return grpc.StatusCode.INVALID_ARGUMENT, str(error)
+    if isinstance(error, NotFoundError):
+        return grpc.StatusCode.NOT_FOUND, str(error)
+    if isinstance(error, ModelUnavailableError):
+        return grpc.StatusCode.FAILED_PRECONDITION, str(error)
     if isinstance(error, QueueFullError):
         return grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)
     if isinstance(error, JobCancelledError):
@@ -56,10 +63,20 @@ class _ThrottledProgress:
 
 
 class SemanticEditServicer(pb_grpc.SemanticEditServicer):
-    def __init__(self, config: ServerConfig, device: ComputeDevice, jobs: JobQueue):
+    def __init__(self, config: ServerConfig, device: ComputeDevice, jobs: JobQueue, segmentation: SegmenterSlot):
         self.config = config
         self.device = device
         self.jobs = jobs
+        self.segmentation = segmentation
+
+    def _segmentation_info(self) -> pb.ModelInfo:
+        slot = self.segmentation
+        if not slot.available:
+            return pb.ModelInfo(name=slot.name, task="segmentation", available=False, detail=str(slot.error))
+        segmenter = slot.require()
+        return pb.ModelInfo(name=slot.name, task="segmentation", available=True,
+                            detail=f"weights loaded from {getattr(segmenter, 'weights_path', 'its own file')}",
+                            classes=list(segmenter.class_names))
 
     def GetInfo(self, request: pb.GetInfoRequest, context: grpc.ServicerContext) -> pb.ServerInfo:
         return pb.ServerInfo(
@@ -67,32 +84,23 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             device=pb.DeviceInfo(kind=self.device.kind, name=self.device.name),
             edits=["remove"],
             models=[pb.ModelInfo(name="background-guided-dip", task="inpainting", available=True,
-                                 detail="fitted to each image at request time; needs no weights")],
+                                 detail="fitted to each image at request time; needs no weights"),
+                    self._segmentation_info()],
             limits=pb.Limits(max_pixels=self.config.max_pixels, max_message_bytes=self.config.max_message_bytes,
                              max_queued_jobs=self.config.max_queued_jobs),
             quality_presets=list(PRESETS),
         )
 
-    def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext):
-        try:
-            edit = convert.remove_request_from_proto(request, self.config.max_pixels)
-        except InvalidInputError as error:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-
-        def work(job: Job) -> pb.EditResult:
-            result = remove_object(edit.image, edit.object_mask, edit.options, device=self.device.torch_device,
-                                   progress=_ThrottledProgress(job), should_stop=job.should_stop)
-            return convert.result_to_proto(result, edit.pixel_format)
-
-        job = Job(work)
+    def _submit(self, job: Job, context: grpc.ServicerContext) -> int:
+        """Queues `job`, cancelled when its client goes; returns the jobs ahead (aborts when the queue is full)."""
         context.add_callback(job.cancel)  # runs when the client cancels or disconnects
         try:
-            ahead = self.jobs.submit(job)
+            return self.jobs.submit(job)
         except QueueFullError as error:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
-        yield pb.EditEvent(progress=pb.Progress(
-            stage=STAGE_QUEUED, step=0, total=ahead,
-            message=f"Waiting for {ahead} edit(s) ahead" if ahead else "Starting"))
+
+    def _events(self, job: Job, context: grpc.ServicerContext):
+        """Yields the job's progress tuples, then its result; aborts with the job's error; stops if the client left."""
         while True:
             try:
                 kind, payload = job.events.get(timeout=EVENT_POLL_SECONDS)
@@ -101,12 +109,65 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
                     job.cancel()
                     return
                 continue
+            if kind == ERROR:
+                code, sentence = status_for(payload)
+                context.abort(code, sentence)
+            yield kind, payload
+            if kind != PROGRESS:
+                return
+
+    def _require_segmenter(self, context: grpc.ServicerContext):
+        try:
+            return self.segmentation.require()
+        except ModelUnavailableError as error:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+
+    def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext):
+        try:
+            edit = convert.remove_request_from_proto(request, self.config.max_pixels)
+        except InvalidInputError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        segmenter = self._require_segmenter(context) if edit.query is not None else None
+
+        def work(job: Job) -> pb.EditResult:
+            progress = _ThrottledProgress(job)
+            object_mask, object_ids = edit.object_mask, ()
+            if edit.query is not None:
+                target = find_target(segmenter, edit.image, edit.query, edit.detection, progress)
+                object_mask, object_ids = target.mask, target.object_ids
+            result = remove_object(edit.image, object_mask, edit.options, device=self.device.torch_device,
+                                   progress=progress, should_stop=job.should_stop)
+            result.object_ids = object_ids
+            return convert.result_to_proto(result, edit.pixel_format)
+
+        job = Job(work)
+        ahead = self._submit(job, context)
+        yield pb.EditEvent(progress=pb.Progress(
+            stage=STAGE_QUEUED, step=0, total=ahead,
+            message=f"Waiting for {ahead} edit(s) ahead" if ahead else "Starting"))
+        for kind, payload in self._events(job, context):
             if kind == PROGRESS:
                 stage, step, total, message = payload
                 yield pb.EditEvent(progress=pb.Progress(stage=stage, step=step, total=total, message=message))
-            elif kind == ERROR:
-                code, sentence = status_for(payload)
-                context.abort(code, sentence)
             else:
                 yield pb.EditEvent(result=payload)
-                return
+
+    def DetectObjects(self, request: pb.DetectRequest, context: grpc.ServicerContext) -> pb.SceneGraph:
+        try:
+            image = convert.image_from_proto(request.image, self.config.max_pixels)
+            settings = convert_scene.detection_settings_from_proto(request.detection)
+            relation_options = convert_scene.relation_options_from_proto(request.relations)
+        except InvalidInputError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        segmenter = self._require_segmenter(context)
+
+        def work(job: Job) -> pb.SceneGraph:
+            scene = detect_scene(segmenter, image, settings, relation_options)
+            return convert_scene.scene_to_proto(scene, self.segmentation.name)
+
+        job = Job(work)
+        self._submit(job, context)
+        for kind, payload in self._events(job, context):
+            if kind != PROGRESS:
+                return payload
+        context.abort(grpc.StatusCode.CANCELLED, "the detection was cancelled by its client")

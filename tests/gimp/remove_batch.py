@@ -1,9 +1,10 @@
 # Batch script run inside a real GIMP 3 by tests/test_gimp_end_to_end.py:
 #   gimp-console-3.0 -i --quit --batch-interpreter=python-fu-eval -b "exec(open('.../remove_batch.py').read())"
 # It reads the cases' settings from the JSON file named by $SEMANTIC_EDIT_BATCH_CONFIG, drives the
-# semantic-edit-remove procedure NONINTERACTIVE the way a user's script would, and writes what it found (statuses,
-# messages, layer tree, pixels as base64) to config["results"]. It asserts nothing itself: pytest does, so that
-# failures show there. One case failing in an unexpected way is recorded and the next case still runs.
+# semantic-edit-remove and semantic-edit-detect procedures NONINTERACTIVE the way a user's script would, and writes
+# what it found (statuses, messages, returned values, layer tree, pixels as base64, parasites) to config["results"].
+# It asserts nothing itself: pytest does, so that failures show there. One case failing in an unexpected way is
+# recorded and the next case still runs.
 import base64
 import hashlib
 import json
@@ -20,6 +21,7 @@ from gi.repository import Gegl, Gimp, Gio  # noqa: E402
 
 CONFIG = json.load(open(os.environ["SEMANTIC_EDIT_BATCH_CONFIG"]))
 PROCEDURE = "semantic-edit-remove"
+DETECT_PROCEDURE = "semantic-edit-detect"
 FORMATS = {3: "R'G'B' u8", 4: "R'G'B'A u8"}
 
 
@@ -40,7 +42,10 @@ def pixels(layer):
 def describe(layer, with_pixels=True):
     _, x, y = layer.get_offsets()
     info = {"id": layer.get_id(), "name": layer.get_name(), "x": x, "y": y, "width": layer.get_width(),
-            "height": layer.get_height(), "visible": layer.get_visible(), "group": layer.is_group()}
+            "height": layer.get_height(), "visible": layer.get_visible(), "group": layer.is_group(),
+            "opacity": layer.get_opacity(),
+            "parasites": {name: bytes(layer.get_parasite(name).get_data()).decode("utf-8", "replace")
+                          for name in layer.get_parasite_list()}}
     if layer.is_group():
         info["children"] = [describe(child, with_pixels) for child in layer.get_children()]
     else:
@@ -56,25 +61,48 @@ def layer_tree(image):
     return [describe(layer, with_pixels=False) for layer in image.get_layers()]
 
 
-def run_remove(image, layer, run_mode=Gimp.RunMode.NONINTERACTIVE, **arguments):
-    """Calls the procedure as a script would; returns (status name, error message or None, returned layer id)."""
-    procedure = Gimp.get_pdb().lookup_procedure(PROCEDURE)
+def run_procedure(name, image, layer, run_mode=Gimp.RunMode.NONINTERACTIVE, **arguments):
+    """Calls a procedure as a script would; returns (status name, error message or None, returned values, seconds)
+    with layers among the returned values given as their ids."""
+    procedure = Gimp.get_pdb().lookup_procedure(name)
     config = procedure.create_config()
     config.set_property("run-mode", run_mode)
     config.set_property("image", image)
     config.set_core_object_array("drawables", [layer])
-    config.set_property("quality", CONFIG["quality"])
-    config.set_property("iterations", CONFIG["iterations"])
-    for name, value in arguments.items():
-        config.set_property(name.replace("_", "-"), value)
+    for argument, value in arguments.items():
+        config.set_property(argument.replace("_", "-"), value)
     started = time.monotonic()
     values = procedure.run(config)
     seconds = time.monotonic() - started
-    status = values.index(0)
-    returned = values.index(1) if values.length() > 1 else None
-    message = returned if isinstance(returned, str) else None
-    layer_id = returned.get_id() if isinstance(returned, Gimp.Layer) else None
-    return status.value_nick.upper().replace("-", "_"), message, layer_id, seconds
+    status = values.index(0).value_nick.upper().replace("-", "_")
+    returned = [values.index(i) for i in range(1, values.length())]
+    message = returned[0] if status != "SUCCESS" and returned and isinstance(returned[0], str) else None
+    returned = [value.get_id() if isinstance(value, Gimp.Layer) else value for value in returned]
+    return status, message, returned, seconds
+
+
+def run_remove(image, layer, run_mode=Gimp.RunMode.NONINTERACTIVE, **arguments):
+    """Calls semantic-edit-remove; returns (status name, error message or None, returned layer id, seconds)."""
+    arguments = {"quality": CONFIG["quality"], "iterations": CONFIG["iterations"], **arguments}
+    status, message, returned, seconds = run_procedure(PROCEDURE, image, layer, run_mode, **arguments)
+    layer_id = returned[0] if status == "SUCCESS" and returned else None
+    return status, message, layer_id, seconds
+
+
+def source_record(layer, before):
+    after, channels = pixels(layer)
+    _, x, y = layer.get_offsets()
+    return {"id": layer.get_id(), "name": layer.get_name(), "x": x, "y": y, "width": layer.get_width(),
+            "height": layer.get_height(), "channels": channels, "position": layer.get_image().get_item_position(layer),
+            "pixels": base64.b64encode(before).decode("ascii"),
+            "sha256_before": hashlib.sha256(before).hexdigest(), "sha256_after": hashlib.sha256(after).hexdigest()}
+
+
+def layer_above(image, layer):
+    position = image.get_item_position(layer)
+    parent = layer.get_parent()
+    siblings = parent.get_children() if parent is not None else image.get_layers()
+    return siblings[position - 1] if position > 0 else None
 
 
 def edit_case(image, layer, **arguments):
@@ -82,23 +110,29 @@ def edit_case(image, layer, **arguments):
     before, _ = pixels(layer)
     tree_before = layer_tree(image)
     status, message, layer_id, seconds = run_remove(image, layer, **arguments)
-    after, channels = pixels(layer)
-    _, x, y = layer.get_offsets()
-    position = image.get_item_position(layer)
-    parent = layer.get_parent()
-    siblings = parent.get_children() if parent is not None else image.get_layers()
-    above = siblings[position - 1] if position > 0 else None
+    above = layer_above(image, layer)
     record = {
         "status": status, "message": message, "returned_layer_id": layer_id, "seconds": seconds,
-        "source": {"id": layer.get_id(), "name": layer.get_name(), "x": x, "y": y, "width": layer.get_width(),
-                   "height": layer.get_height(), "channels": channels, "position": position,
-                   "pixels": base64.b64encode(before).decode("ascii"),
-                   "sha256_before": hashlib.sha256(before).hexdigest(),
-                   "sha256_after": hashlib.sha256(after).hexdigest()},
-        "tree_before": tree_before, "tree_after": layer_tree(image),
+        "source": source_record(layer, before), "tree_before": tree_before, "tree_after": layer_tree(image),
         "group_above": describe(above) if above is not None and above.is_group() else None,
     }
     log(f"{status} in {seconds:.2f} s{': ' + message if message else ''}")
+    return record
+
+
+def detect_case(image, layer, **arguments):
+    """Runs Detect Objects and records the status, message, returned values, the tree and the new group."""
+    before, _ = pixels(layer)
+    tree_before = layer_tree(image)
+    status, message, returned, seconds = run_procedure(DETECT_PROCEDURE, image, layer, **arguments)
+    above = layer_above(image, layer)
+    record = {
+        "status": status, "message": message, "returned": returned if status == "SUCCESS" else None,
+        "seconds": seconds, "source": source_record(layer, before), "tree_before": tree_before,
+        "tree_after": layer_tree(image),
+        "group_above": describe(above) if above is not None and above.is_group() else None,
+    }
+    log(f"detect {status} in {seconds:.2f} s{': ' + message if message else ''}")
     return record
 
 
@@ -114,14 +148,27 @@ def add_layer_from_file(image, path, name, position=0):
     return layer
 
 
-def case_registered():
-    procedure = Gimp.get_pdb().lookup_procedure(PROCEDURE)
+def offset_image():
+    """The scene's layer moved to config["layer_offset"] on a larger canvas."""
+    image = load(CONFIG["image"])
+    layer = image.get_layers()[0]
+    dx, dy = CONFIG["layer_offset"]
+    image.resize(image.get_width() + dx + 11, image.get_height() + dy + 7, dx, dy)
+    return image, layer
+
+
+def registration(name):
+    procedure = Gimp.get_pdb().lookup_procedure(name)
     if procedure is None:
         return {"registered": False}
     return {"registered": True, "menu_paths": list(procedure.get_menu_paths()),
             "menu_label": procedure.get_menu_label(),
             "arguments": [spec.name for spec in procedure.get_arguments()],
             "return_values": [spec.name for spec in procedure.get_return_values()]}
+
+
+def case_registered():
+    return {**registration(PROCEDURE), "detect": registration(DETECT_PROCEDURE)}
 
 
 def case_selection():
@@ -143,10 +190,8 @@ def case_mask_layer():
 
 
 def case_offset_layer():
-    image = load(CONFIG["image"])
-    layer = image.get_layers()[0]
+    image, layer = offset_image()  # the canvas grows; the layer moves to (dx, dy)
     dx, dy = CONFIG["layer_offset"]
-    image.resize(image.get_width() + dx + 11, image.get_height() + dy + 7, dx, dy)  # moves the layer to (dx, dy)
     select_ellipse(image, CONFIG["disc_box"], dx, dy)
     return edit_case(image, layer, target="selection", server=CONFIG["server"])
 
@@ -200,6 +245,50 @@ def case_remembered_server():
                          server=CONFIG["server"])
     finally:
         Gimp.detach_parasite("semantic-edit-server")
+
+
+def case_detect():
+    # Detect on a layer with offsets; then one of its layers, partly erased (a person repainting it), is the mask of
+    # a removal on the server without segmentation weights (mask targets need none).
+    image, layer = offset_image()
+    record = detect_case(image, layer, score_threshold=CONFIG["score_threshold"],
+                         max_objects=CONFIG["max_objects"], server=CONFIG["detect_server"])
+    if record["status"] != "SUCCESS":
+        return record
+    group = layer_above(image, layer)
+    mask_layer = group.get_children()[CONFIG["mask_layer_index"]]
+    _, x, y = mask_layer.get_offsets()
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, x, y, mask_layer.get_width(), mask_layer.get_height() // 2)
+    mask_layer.edit_clear()  # the top half is transparent now: not object
+    Gimp.Selection.none(image)
+    record["repainted"] = describe(mask_layer)
+    record["mask_layer_remove"] = edit_case(image, layer, target="mask-layer", mask_layer=mask_layer,
+                                            server=CONFIG["server"])
+    return record
+
+
+def case_detect_no_weights():
+    image = load(CONFIG["image"])
+    return detect_case(image, image.get_layers()[0], server=CONFIG["server"])
+
+
+def case_class():
+    image = load(CONFIG["image"])
+    Gimp.Selection.none(image)
+    return edit_case(image, image.get_layers()[0], target="class", class_name="person", instance=2,
+                     score_threshold=CONFIG["score_threshold"], max_objects=CONFIG["max_objects"],
+                     server=CONFIG["detect_server"])
+
+
+def case_class_no_weights():
+    image = load(CONFIG["image"])
+    return edit_case(image, image.get_layers()[0], target="class", class_name="person", server=CONFIG["server"])
+
+
+def case_unknown_class():
+    image = load(CONFIG["image"])
+    return edit_case(image, image.get_layers()[0], target="class", class_name="unicorn",
+                     max_objects=CONFIG["max_objects"], server=CONFIG["detect_server"])
 
 
 def case_long_job():

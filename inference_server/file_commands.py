@@ -1,0 +1,158 @@
+"""What `semantic-edit remove` and `semantic-edit detect` do with files, in-process or through a server."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .image_files import output_format, read_image, read_mask, write_image
+from .pipeline.detect import DetectedScene, DetectionSettings
+from .pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
+from .scene_graph.relations import RelationOptions
+from .scene_graph.targets import TargetQuery
+
+
+class TerminalProgress:
+    """A progress bar per stage on a terminal (tqdm hides itself when stderr is not a terminal)."""
+
+    def __init__(self):
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._bar = None
+        self._stage = None
+
+    def __call__(self, stage: str, step: int, total: int, message: str) -> None:
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = self._tqdm(total=total or None, desc=stage, unit="step", disable=None, leave=False)
+        if self._bar is not None and step:
+            self._bar.update(step - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def load_segmenter_for(args: argparse.Namespace):
+    """The segmenter named by --segmenter/--weights/--detection-size on --device, in this process."""
+    from .device import choose_device, set_cpu_threads
+    from .segmentation.registry import load_segmenter
+
+    set_cpu_threads(args.threads)
+    return load_segmenter(args.segmenter, choose_device(args.device).torch_device, weights_path=args.weights,
+                          detection_size=args.detection_size)
+
+
+def _settings(args: argparse.Namespace) -> DetectionSettings:
+    return DetectionSettings(score_threshold=args.score_threshold, max_objects=args.max_objects).validated()
+
+
+def _target(args: argparse.Namespace, image: np.ndarray) -> np.ndarray | TargetQuery:
+    if args.mask is not None:
+        if args.object is not None or args.box is not None:
+            raise InvalidInputError("give --mask, or --object and/or --box, not both")
+        mask = read_mask(args.mask)
+        if mask.shape != image.shape[:2]:
+            raise InvalidInputError(
+                f"the mask {args.mask} is {mask.shape[1]}x{mask.shape[0]} but the image is {image.shape[1]}x"
+                f"{image.shape[0]}; masks are not resized: give one of the same size")
+        return mask
+    if args.object is None and args.box is None:
+        raise InvalidInputError("say what to remove: --mask MASK, --object CLASS[:N] (e.g. person:2), or --box "
+                                "X0,Y0,X1,Y1 around it")
+    return TargetQuery(class_target=args.object, hint_box=args.box)
+
+
+def remove(args: argparse.Namespace) -> None:
+    from .pipeline.remove import apply_patch
+
+    output_format(args.output)  # refuse an unwritable name before the work, not after
+    image = read_image(args.image)
+    target = _target(args, image)
+    options = RemoveOptions(
+        dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, iterations=args.iterations,
+        seed=args.seed, guidance_weight=args.guidance_weight,
+        guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
+        guidance_statistic=GuidanceStatistic(args.guidance_statistic)).validated()
+    settings = _settings(args)
+    progress = TerminalProgress()
+    try:
+        if args.server:
+            from .remote import remove_remotely
+
+            result = remove_remotely(args.server, image, target, options, progress, settings)
+        else:
+            result = _remove_here(args, image, target, options, settings, progress)
+    finally:
+        progress.close()
+    write_image(args.output, apply_patch(image, result.region, result.patch))
+    if args.save_masks:
+        for name, crop in (("object-mask", result.object_mask), ("hole-mask", result.hole_mask)):
+            full = np.zeros(image.shape[:2], dtype=np.uint8)
+            full[result.region.slices] = crop.astype(np.uint8) * 255
+            write_image(args.save_masks / f"{name}.png", full)
+    r = result.region
+    timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
+    objects = f"objects {', '.join(map(str, result.object_ids))}; " if result.object_ids else ""
+    print(f"wrote {args.output}: changed {r.width}x{r.height} px at ({r.x}, {r.y}), {objects}dilation "
+          f"{result.dilation_px} px, {result.iterations} steps; {timings}")
+
+
+def _remove_here(args, image, target, options, settings, progress):
+    from .device import choose_device, set_cpu_threads
+    from .pipeline.detect import find_target
+    from .pipeline.remove import remove_object
+
+    object_ids: tuple[int, ...] = ()
+    if isinstance(target, TargetQuery):
+        found = find_target(load_segmenter_for(args), image, target, settings, progress)
+        target, object_ids = found.mask, found.object_ids
+    set_cpu_threads(args.threads)
+    result = remove_object(image, target, options, device=choose_device(args.device).torch_device, progress=progress)
+    result.object_ids = object_ids
+    return result
+
+
+def scene_as_json(scene: DetectedScene, model: str) -> dict:
+    objects = [{"id": i, "class_name": d.class_name, "instance": scene.instances[i], "score": round(d.score, 4),
+                "box": list(d.box), "mask_pixels": int(d.mask.sum())} for i, d in enumerate(scene.detections)]
+    relations = [{"subject": r.subject, "predicate": r.predicate, "reference": r.reference} for r in scene.relations]
+    return {"model": model, "seconds": round(scene.seconds, 3), "objects": objects, "relations": relations}
+
+
+def scene_as_text(scene: DetectedScene, model: str) -> str:
+    names = [f"{d.class_name} {scene.instances[i]}" for i, d in enumerate(scene.detections)]
+    lines = [f"{len(names)} object(s) found by {model} in {scene.seconds:.2f} s"]
+    if names:
+        lines.append(f"{'id':>4}  {'object':<24} {'score':>5}  box (x0, y0, x1, y1)")
+        lines += [f"{i:>4}  {names[i]:<24} {d.score:5.2f}  {d.box}" for i, d in enumerate(scene.detections)]
+    if scene.relations:
+        lines.append("relations:")
+        lines += [f"  {names[r.subject]} {r.predicate} {names[r.reference]}" for r in scene.relations]
+    return "\n".join(lines)
+
+
+def detect(args: argparse.Namespace) -> None:
+    image = read_image(args.image)
+    settings, relation_options = _settings(args), RelationOptions()
+    if args.server:
+        from .remote import detect_remotely, get_info
+
+        scene = detect_remotely(args.server, image, settings, relation_options)
+        model = next((m.name for m in get_info(args.server).models if m.task == "segmentation"), "the server")
+    else:
+        from .pipeline.detect import detect_scene
+
+        scene = detect_scene(load_segmenter_for(args), image, settings, relation_options)
+        model = args.segmenter
+    print(json.dumps(scene_as_json(scene, model), indent=1) if args.json else scene_as_text(scene, model))
+    if args.save_masks:
+        for i, d in enumerate(scene.detections):
+            name = f"object-{i}-{d.class_name.replace(' ', '-')}-{scene.instances[i]}.png"
+            write_image(Path(args.save_masks) / name, d.mask.astype(np.uint8) * 255)

@@ -1,0 +1,96 @@
+"""Finding the image's objects, its scene graph, and the mask an edit's target names.
+
+    scene = detect_scene(segmenter, image, DetectionSettings(), RelationOptions())   # objects + relations
+    target = find_target(segmenter, image, query, DetectionSettings(), progress)   # ids + mask, for any edit
+
+Object ids are indices into the detections of `detect_objects`, which are the same for the same image, settings and
+device: an id from a DetectObjects answer names the same object in a later Edit with the same settings.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..scene_graph.relations import Relation, RelationOptions, extract_relations
+from ..scene_graph.targets import (Target, TargetQuery, check_known_class, instance_order, parse_class_target,
+                                   resolve_target)
+from ..segmentation.detection import Detection
+from ..segmentation.segmenter import DEFAULT_MASK_THRESHOLD, DEFAULT_SCORE_THRESHOLD, Segmenter
+from .remove import ProgressReport
+
+STAGE_DETECT = "detect"
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """score_threshold in [0, 1]: objects scoring above it are kept. mask_threshold in [0, 1): mask pixels whose
+    probability is above it are the object. max_objects >= 0: keep the highest-scoring ones, 0 = all."""
+
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD
+    max_objects: int = 0
+
+    def validated(self) -> DetectionSettings:
+        if not (math.isfinite(self.score_threshold) and 0.0 <= self.score_threshold <= 1.0):
+            raise InvalidInputError(f"the score threshold must be between 0 and 1; got {self.score_threshold}")
+        if not (math.isfinite(self.mask_threshold) and 0.0 <= self.mask_threshold < 1.0):
+            raise InvalidInputError(f"the mask threshold must be at least 0 and below 1; got {self.mask_threshold}")
+        if self.max_objects < 0:
+            raise InvalidInputError(f"max objects must be 0 (all) or more; got {self.max_objects}")
+        return self
+
+
+@dataclass(frozen=True)
+class DetectedScene:
+    """detections: highest score first (index = object id). instances: per object, its 1-based number among its
+    class in instance order (what "person:2" counts). relations: every relation between every ordered pair."""
+
+    detections: list[Detection]
+    instances: list[int]
+    relations: list[Relation]
+    seconds: float
+
+
+def detect_objects(segmenter: Segmenter, image: np.ndarray, settings: DetectionSettings) -> list[Detection]:
+    """The objects in `image`, highest score first, at most settings.max_objects of them (0 = all)."""
+    settings = settings.validated()
+    detections = segmenter.detect(image, score_threshold=settings.score_threshold,
+                                  mask_threshold=settings.mask_threshold)
+    return detections[:settings.max_objects] if settings.max_objects else detections
+
+
+def instance_numbers(detections: Sequence[Detection]) -> list[int]:
+    """Each object's number among the objects of its class, from 1, in targets.instance_order."""
+    numbers = [0] * len(detections)
+    for class_name in {detection.class_name for detection in detections}:
+        ids = [i for i, detection in enumerate(detections) if detection.class_name == class_name]
+        for number, object_id in enumerate(instance_order(detections, ids), start=1):
+            numbers[object_id] = number
+    return numbers
+
+
+def detect_scene(segmenter: Segmenter, image: np.ndarray, settings: DetectionSettings,
+                 relation_options: RelationOptions) -> DetectedScene:
+    """The image's scene graph: its objects, their instance numbers and the relations between them."""
+    started = time.perf_counter()
+    detections = detect_objects(segmenter, image, settings)
+    relations = extract_relations(detections, relation_options)
+    return DetectedScene(detections, instance_numbers(detections), relations, time.perf_counter() - started)
+
+
+def find_target(segmenter: Segmenter, image: np.ndarray, query: TargetQuery, settings: DetectionSettings,
+                progress: ProgressReport | None = None) -> Target:
+    """Detects the objects, then resolves `query` to one mask (InvalidInputError / NotFoundError with sentences).
+    A class the model does not know is refused before the detection runs."""
+    if query.class_target is not None:
+        check_known_class(parse_class_target(query.class_target).class_name, segmenter.class_names)
+    report = progress or (lambda stage, step, total, message: None)
+    report(STAGE_DETECT, 0, 1, "Finding the objects")
+    detections = detect_objects(segmenter, image, settings)
+    report(STAGE_DETECT, 1, 1, f"Found {len(detections)} object(s)")
+    return resolve_target(detections, query, segmenter.class_names)
