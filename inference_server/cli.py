@@ -1,5 +1,5 @@
-"""The `semantic-edit` command: `serve` runs the gRPC server; `remove` and `detect` work on files, in-process or
-through a server (file_commands.py); `info` shows what a server offers."""
+"""The `semantic-edit` command: `serve` runs the gRPC server; `remove`, `recolor` and `detect` work on files,
+in-process or through a server (file_commands.py); `info` shows what a server offers."""
 from __future__ import annotations
 
 import argparse
@@ -75,13 +75,7 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
         description="Remove an object from IMAGE and write the result. Name the object with a mask, or by class "
                     "(found by the segmentation model): --object person (every person), --object person:2 (the 2nd "
                     "from the left), --box X0,Y0,X1,Y1 (the object overlapping the box most), or both.")
-    remove.add_argument("image", type=Path, help="input image (PNG, JPEG or TIFF; 8-bit RGB or RGBA)")
-    remove.add_argument("--mask", type=Path, help="8-bit image of the same size, nonzero = the object to remove")
-    remove.add_argument("--object", metavar="CLASS[:N]",
-                        help="the class to remove, e.g. person; CLASS:N = the N-th from the left, from 1")
-    remove.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1",
-                        help="a rough box around the object (pixels): the detected object overlapping it most")
-    remove.add_argument("-o", "--output", type=Path, required=True, help="output image (.png, .jpg or .tif)")
+    _add_target(remove, "remove")
     remove.add_argument("--dilate", type=int, default=-1, metavar="PX",
                         help="grow the hole by PX pixels; -1 = from the object's size (default)")
     remove.add_argument("--quality", choices=list(PRESETS), default="balanced", help="default: %(default)s")
@@ -98,6 +92,38 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
     remove.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
     remove.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
     remove.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+
+
+def _add_target(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument("image", type=Path, help="input image (PNG, JPEG or TIFF; 8-bit RGB or RGBA)")
+    parser.add_argument("--mask", type=Path, help=f"8-bit image of the same size, nonzero = the object to {verb}")
+    parser.add_argument("--object", metavar="CLASS[:N]",
+                        help=f"the class to {verb}, e.g. person; CLASS:N = the N-th from the left, from 1")
+    parser.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1",
+                        help="a rough box around the object (pixels): the detected object overlapping it most")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output image (.png, .jpg or .tif)")
+
+
+def _add_recolor(commands: argparse._SubParsersAction) -> None:
+    recolor = commands.add_parser(
+        "recolor", help="give an object in an image file a new colour",
+        parents=[_model_options(), _detection_options()],
+        description="Give an object in IMAGE a new colour (hue and chroma in CIE LCh; its shading and highlights "
+                    "stay) and write the result. Name the object as for remove: --mask, --object, --box.")
+    _add_target(recolor, "recolour")
+    recolor.add_argument("--color", required=True, metavar="COLOR",
+                         help="the new colour: a name (red, blue, yellow, ...) or #rrggbb")
+    recolor.add_argument("--strength", type=float, default=1.0, help="0..1, how far to go (default: %(default)s)")
+    recolor.add_argument("--lightness", type=float, default=1.0,
+                         help="0..1: 1 gives the object the colour's lightness (keeping its shading), 0 keeps each "
+                              "pixel's lightness (default: %(default)s)")
+    recolor.add_argument("--edge", type=int, default=1, metavar="PX",
+                         help="soft edge beyond the mask, px (default: %(default)s)")
+    recolor.add_argument("--save-masks", type=Path, metavar="DIR",
+                         help="also write object-mask.png and edge-mask.png (full image size) into DIR")
+    recolor.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
+    recolor.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
+    recolor.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
 
 
 def _add_detect(commands: argparse._SubParsersAction) -> None:
@@ -122,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_serve(commands)
     _add_remove(commands)
+    _add_recolor(commands)
     _add_detect(commands)
     info = commands.add_parser("info", help="show what a running server offers")
     info.add_argument("--server", metavar="HOST:PORT", default=f"127.0.0.1:{DEFAULT_PORT}")
@@ -157,6 +184,13 @@ def remove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def recolor(args: argparse.Namespace) -> int:
+    from .file_commands import recolor as recolor_files
+
+    recolor_files(args)
+    return EXIT_OK
+
+
 def detect(args: argparse.Namespace) -> int:
     from .file_commands import detect as detect_objects
 
@@ -178,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return {"serve": serve, "remove": remove, "detect": detect, "info": info}[args.command](args)
+        return {"serve": serve, "remove": remove, "recolor": recolor, "detect": detect, "info": info}[args.command](args)
     except InvalidInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,4 +1,4 @@
-"""What `semantic-edit remove` and `semantic-edit detect` do with files, in-process or through a server."""
+"""What `semantic-edit remove`, `recolor` and `detect` do with files, in-process or through a server."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,7 @@ from .errors import InvalidInputError
 from .image_files import output_format, read_image, read_mask, write_image
 from .pipeline.detect import DetectedScene, DetectionSettings
 from .pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
+from .pipeline.recolor import RecolorOptions
 from .scene_graph.relations import RelationOptions
 from .scene_graph.targets import TargetQuery
 
@@ -64,57 +65,74 @@ def _target(args: argparse.Namespace, image: np.ndarray) -> np.ndarray | TargetQ
                 f"{image.shape[0]}; masks are not resized: give one of the same size")
         return mask
     if args.object is None and args.box is None:
-        raise InvalidInputError("say what to remove: --mask MASK, --object CLASS[:N] (e.g. person:2), or --box "
+        raise InvalidInputError("name the object: --mask MASK, --object CLASS[:N] (e.g. person:2), or --box "
                                 "X0,Y0,X1,Y1 around it")
     return TargetQuery(class_target=args.object, hint_box=args.box)
 
 
 def remove(args: argparse.Namespace) -> None:
+    options = RemoveOptions(
+        dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, iterations=args.iterations,
+        seed=args.seed, guidance_weight=args.guidance_weight,
+        guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
+        guidance_statistic=GuidanceStatistic(args.guidance_statistic))
+    _edit(args, options, ("object-mask", "hole-mask"))
+
+
+def recolor(args: argparse.Namespace) -> None:
+    options = RecolorOptions(colour=args.color, strength=args.strength, lightness=args.lightness, edge_px=args.edge)
+    _edit(args, options, ("object-mask", "edge-mask"))
+
+
+def _edit(args: argparse.Namespace, options: RemoveOptions | RecolorOptions, mask_files: tuple[str, str]) -> None:
     from .pipeline.remove import apply_patch
 
     output_format(args.output)  # refuse an unwritable name before the work, not after
     image = read_image(args.image)
     target = _target(args, image)
-    options = RemoveOptions(
-        dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, iterations=args.iterations,
-        seed=args.seed, guidance_weight=args.guidance_weight,
-        guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
-        guidance_statistic=GuidanceStatistic(args.guidance_statistic)).validated()
+    options = options.validated()
     settings = _settings(args)
     progress = TerminalProgress()
     try:
         if args.server:
-            from .remote import remove_remotely
+            from .remote import edit_remotely
 
-            result = remove_remotely(args.server, image, target, options, progress, settings)
+            result = edit_remotely(args.server, image, target, options, progress, settings)
         else:
-            result = _remove_here(args, image, target, options, settings, progress)
+            result = _edit_here(args, image, target, options, settings, progress)
     finally:
         progress.close()
     write_image(args.output, apply_patch(image, result.region, result.patch))
     if args.save_masks:
-        for name, crop in (("object-mask", result.object_mask), ("hole-mask", result.hole_mask)):
+        second = result.edge_mask if isinstance(options, RecolorOptions) else result.hole_mask
+        for name, crop in zip(mask_files, (result.object_mask, second)):
             full = np.zeros(image.shape[:2], dtype=np.uint8)
             full[result.region.slices] = crop.astype(np.uint8) * 255
             write_image(args.save_masks / f"{name}.png", full)
     r = result.region
     timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
     objects = f"objects {', '.join(map(str, result.object_ids))}; " if result.object_ids else ""
-    print(f"wrote {args.output}: changed {r.width}x{r.height} px at ({r.x}, {r.y}), {objects}dilation "
-          f"{result.dilation_px} px, {result.iterations} steps; {timings}")
+    work = (f"edge {result.edge_px} px" if isinstance(options, RecolorOptions)
+            else f"dilation {result.dilation_px} px, {result.iterations} steps")
+    print(f"wrote {args.output}: changed {r.width}x{r.height} px at ({r.x}, {r.y}), {objects}{work}; {timings}")
 
 
-def _remove_here(args, image, target, options, settings, progress):
+def _edit_here(args, image, target, options, settings, progress):
     from .device import choose_device, set_cpu_threads
     from .pipeline.detect import find_target
+    from .pipeline.recolor import recolor_object
     from .pipeline.remove import remove_object
 
     object_ids: tuple[int, ...] = ()
     if isinstance(target, TargetQuery):
         found = find_target(load_segmenter_for(args), image, target, settings, progress)
         target, object_ids = found.mask, found.object_ids
-    set_cpu_threads(args.threads)
-    result = remove_object(image, target, options, device=choose_device(args.device).torch_device, progress=progress)
+    if isinstance(options, RecolorOptions):
+        result = recolor_object(image, target, options)
+    else:
+        set_cpu_threads(args.threads)
+        result = remove_object(image, target, options, device=choose_device(args.device).torch_device,
+                               progress=progress)
     result.object_ids = object_ids
     return result
 

@@ -13,11 +13,12 @@ from .config import DEFAULT_MAX_MESSAGE_BYTES
 from .errors import InvalidInputError, SemanticEditError
 from .pipeline.detect import DetectedScene, DetectionSettings
 from .pipeline.options import RemoveOptions
+from .pipeline.recolor import RecolorOptions, RecolorResult
 from .pipeline.remove import RemoveResult
 from .scene_graph.relations import RelationOptions
 from .scene_graph.targets import TargetQuery
 from .segmentation.errors import ModelUnavailableError, NotFoundError
-from .service.convert import image_to_proto, remove_request_to_proto, result_from_proto
+from .service.convert import edit_request_to_proto, image_to_proto, result_from_proto
 from .service.convert_scene import detection_settings_to_proto, relation_options_to_proto, scene_from_proto
 from .service.server import message_size_options
 
@@ -70,12 +71,13 @@ def detect_remotely(address: str, image: np.ndarray, settings: DetectionSettings
     return scene_from_proto(graph, image.shape[1], image.shape[0])
 
 
-def remove_remotely(address: str, image: np.ndarray, target: np.ndarray | TargetQuery, options: RemoveOptions,
-                    progress: Callable[[str, int, int, str], None] | None = None,
-                    detection: DetectionSettings = DetectionSettings()) -> RemoveResult:
-    """Sends one removal to the server at `address` and returns its result; progress events go to `progress`.
-    target: the object's mask, or a TargetQuery the server resolves with `detection`."""
-    request = remove_request_to_proto(image, target, options, detection)
+def edit_remotely(address: str, image: np.ndarray, target: np.ndarray | TargetQuery,
+                  options: RemoveOptions | RecolorOptions, progress: Callable[[str, int, int, str], None] | None = None,
+                  detection: DetectionSettings = DetectionSettings()) -> RemoveResult | RecolorResult:
+    """Sends one edit (a removal for RemoveOptions, a recolour for RecolorOptions) to the server at `address` and
+    returns its result; progress events go to `progress`. target: the object's mask, or a TargetQuery the server
+    resolves with `detection`."""
+    request = edit_request_to_proto(image, target, options, detection)
     with _channel(address) as channel:
         try:
             for event in pb_grpc.SemanticEditStub(channel).Edit(request, timeout=EDIT_TIMEOUT_SECONDS):

@@ -7,7 +7,7 @@ from inference_server.pipeline.masks import Region
 from inference_server.pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
 from inference_server.pipeline.remove import RemoveResult
 from inference_server.service.convert import (
-    remove_request_from_proto, remove_request_to_proto, result_from_proto, result_to_proto)
+    edit_request_from_proto, edit_request_to_proto, result_from_proto, result_to_proto)
 from semantic_edit.v1 import semantic_edit_pb2 as pb
 from synthetic_images import disc_scene
 
@@ -16,7 +16,7 @@ def test_every_option_survives_the_round_trip():
     image, mask, _ = disc_scene(32, radius=6)
     options = RemoveOptions(dilation_px=7, quality="best", iterations=12, seed=99, guidance_weight=2.5,
                             guidance_mode=GuidanceMode.PER_ROW, guidance_statistic=GuidanceStatistic.MEAN)
-    received = remove_request_from_proto(remove_request_to_proto(image, mask, options), max_pixels=10**6)
+    received = edit_request_from_proto(edit_request_to_proto(image, mask, options), max_pixels=10**6)
     assert received.options == options
     assert np.array_equal(received.image, image)
     assert np.array_equal(received.object_mask, mask)
@@ -25,9 +25,9 @@ def test_every_option_survives_the_round_trip():
 
 def test_unset_options_take_the_documented_defaults():
     image, mask, _ = disc_scene(32, radius=6)
-    request = remove_request_to_proto(image, mask, RemoveOptions())
+    request = edit_request_to_proto(image, mask, RemoveOptions())
     request.options.Clear()
-    options = remove_request_from_proto(request, max_pixels=10**6).options
+    options = edit_request_from_proto(request, max_pixels=10**6).options
     assert options == RemoveOptions(dilation_px=None, quality="balanced", iterations=None, seed=0,
                                     guidance_weight=0.1, guidance_mode=GuidanceMode.WHOLE_HOLE,
                                     guidance_statistic=GuidanceStatistic.MEDIAN)

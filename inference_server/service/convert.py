@@ -1,7 +1,7 @@
 """The one boundary between protobuf messages and numpy arrays, for both the server and the CLI's client.
 
-Server side: `remove_request_from_proto` (validates, raising InvalidInputError with a sentence), `result_to_proto`.
-Client side: `remove_request_to_proto`, `result_from_proto`. Targets other than masks and scene graphs are
+Server side: `edit_request_from_proto` (validates, raising InvalidInputError with a sentence), `result_to_proto`.
+Client side: `edit_request_to_proto`, `result_from_proto`. Targets other than masks and scene graphs are
 converted in convert_scene.py.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..errors import InvalidInputError
 from ..pipeline.detect import DetectionSettings
 from ..pipeline.masks import Region
 from ..pipeline.options import DEFAULT_PRESET, GuidanceMode, GuidanceStatistic, RemoveOptions
+from ..pipeline.recolor import DEFAULT_EDGE_PX, RecolorOptions, RecolorResult, validate_recolor_input
 from ..pipeline.remove import RemoveResult, validate_remove_input
 from ..scene_graph.targets import TargetQuery
 from .convert_scene import detection_settings_from_proto, target_query_from_proto, target_to_proto
@@ -32,18 +33,22 @@ GUIDANCE_STATISTICS = {
     pb.GUIDANCE_STATISTIC_MEDIAN: GuidanceStatistic.MEDIAN,
     pb.GUIDANCE_STATISTIC_MEAN: GuidanceStatistic.MEAN,
 }
-MASK_NAMES = ("object", "hole")
+EDITS = ("remove", "recolor")  # the EditRequest.edit fields this server runs
+EditOptionsOf = RemoveOptions | RecolorOptions
+EditResultOf = RemoveResult | RecolorResult
 
 
 @dataclass(frozen=True)
-class RemoveRequest:
-    """Exactly one of object_mask (a mask target) and query (object ids, class, hint box: needs detection)."""
+class ParsedEdit:
+    """A checked EditRequest. kind: one of EDITS; options: RemoveOptions or RecolorOptions to match. Exactly one of
+    object_mask (a mask target) and query (object ids, class, hint box: needs detection) is set."""
 
+    kind: str
     image: np.ndarray  # (H, W, 3|4) uint8
     object_mask: np.ndarray | None  # (H, W) bool
     query: TargetQuery | None
     detection: DetectionSettings  # how objects are found for `query`
-    options: RemoveOptions
+    options: EditOptionsOf
     pixel_format: int  # pb.PIXEL_FORMAT_*
 
 
@@ -99,37 +104,60 @@ def options_from_proto(options: pb.EditOptions) -> RemoveOptions:
     ).validated()
 
 
-def remove_request_from_proto(request: pb.EditRequest, max_pixels: int) -> RemoveRequest:
-    """Checks every part of a request that asks for a removal; raises InvalidInputError naming what is wrong."""
-    if request.WhichOneof("edit") != "remove":
-        raise InvalidInputError("the request names no edit: set `remove` (the edits this server runs: remove)")
+def recolor_options_from_proto(recolor: pb.RecolorEdit, options: pb.EditOptions) -> RecolorOptions:
+    if not recolor.HasField("color"):
+        raise InvalidInputError("recolor needs a colour: set recolor.color (red, green, blue, 0..255 each)")
+    c = recolor.color
+    return RecolorOptions(
+        colour=(c.red, c.green, c.blue),
+        strength=recolor.strength if recolor.HasField("strength") else 1.0,
+        lightness=recolor.lightness if recolor.HasField("lightness") else 1.0,
+        edge_px=options.dilation_px if options.HasField("dilation_px") and options.dilation_px != -1
+        else DEFAULT_EDGE_PX).validated()
+
+
+def edit_request_from_proto(request: pb.EditRequest, max_pixels: int) -> ParsedEdit:
+    """Checks every part of an edit request; raises InvalidInputError naming what is wrong."""
+    kind = request.WhichOneof("edit")
+    if kind not in EDITS:
+        raise InvalidInputError(f"the request names no edit: set one of {', '.join(EDITS)}")
     image = image_from_proto(request.image, max_pixels)
-    target = request.remove.target
-    options = options_from_proto(request.options)
+    edit = getattr(request, kind)
+    if kind == "remove":
+        options, validate = options_from_proto(request.options), validate_remove_input
+    else:
+        options, validate = recolor_options_from_proto(edit, request.options), validate_recolor_input
+    target = edit.target
     if target.WhichOneof("kind") == "mask":
         mask = mask_from_proto(target.mask, request.image.width, request.image.height)
-        validate_remove_input(image, mask)
-        return RemoveRequest(image, mask, None, DetectionSettings(), options, request.image.format)
+        validate(image, mask)
+        return ParsedEdit(kind, image, mask, None, DetectionSettings(), options, request.image.format)
     query = target_query_from_proto(target)
     detection = detection_settings_from_proto(target.detection)
-    return RemoveRequest(image, None, query, detection, options, request.image.format)
+    return ParsedEdit(kind, image, None, query, detection, options, request.image.format)
 
 
 def _region_to_proto(region: Region) -> pb.Region:
     return pb.Region(x=region.x, y=region.y, width=region.width, height=region.height)
 
 
-def result_to_proto(result: RemoveResult, pixel_format: int) -> pb.EditResult:
+def _result_masks(result: EditResultOf) -> dict[str, np.ndarray]:
+    if isinstance(result, RecolorResult):
+        return {"object": result.object_mask, "edge": result.edge_mask}
+    return {"object": result.object_mask, "hole": result.hole_mask}
+
+
+def result_to_proto(result: EditResultOf, pixel_format: int) -> pb.EditResult:
     region = _region_to_proto(result.region)
-    masks = [
-        pb.RegionMask(name=name, region=region, data=(mask.astype(np.uint8) * 255).tobytes())
-        for name, mask in zip(MASK_NAMES, (result.object_mask, result.hole_mask))
-    ]
+    masks = [pb.RegionMask(name=name, region=region, data=(mask.astype(np.uint8) * 255).tobytes())
+             for name, mask in _result_masks(result).items()]
+    iterations, dilation_px = ((0, result.edge_px) if isinstance(result, RecolorResult)
+                               else (result.iterations, result.dilation_px))
     patch = pb.Image(width=result.region.width, height=result.region.height, format=pixel_format,
                      data=np.ascontiguousarray(result.patch).tobytes())
     timings = [pb.StageTiming(stage=stage, seconds=seconds) for stage, seconds in result.timings.items()]
-    return pb.EditResult(region=region, patch=patch, masks=masks, timings=timings, iterations=result.iterations,
-                         dilation_px=result.dilation_px, object_ids=list(result.object_ids))
+    return pb.EditResult(region=region, patch=patch, masks=masks, timings=timings, iterations=iterations,
+                         dilation_px=dilation_px, object_ids=list(result.object_ids))
 
 
 def image_to_proto(image: np.ndarray) -> pb.Image:
@@ -139,10 +167,7 @@ def image_to_proto(image: np.ndarray) -> pb.Image:
     return pb.Image(width=width, height=height, format=pixel_format, data=np.ascontiguousarray(image).tobytes())
 
 
-def remove_request_to_proto(image: np.ndarray, target: np.ndarray | TargetQuery, options: RemoveOptions,
-                            detection: DetectionSettings = DetectionSettings()) -> pb.EditRequest:
-    """target: the object's (H, W) mask (nonzero = object), or a TargetQuery found with `detection`."""
-    height, width = image.shape[:2]
+def _edit_options_to_proto(options: RemoveOptions) -> pb.EditOptions:
     mode = {GuidanceMode.WHOLE_HOLE: pb.GUIDANCE_MODE_WHOLE_HOLE, GuidanceMode.PER_ROW: pb.GUIDANCE_MODE_PER_ROW}
     statistic = {GuidanceStatistic.MEDIAN: pb.GUIDANCE_STATISTIC_MEDIAN,
                  GuidanceStatistic.MEAN: pb.GUIDANCE_STATISTIC_MEAN}
@@ -152,21 +177,42 @@ def remove_request_to_proto(image: np.ndarray, target: np.ndarray | TargetQuery,
         guidance_mode=mode[options.guidance_mode], guidance_statistic=statistic[options.guidance_statistic])
     if options.iterations is not None:
         proto_options.iterations = options.iterations
+    return proto_options
+
+
+def edit_request_to_proto(image: np.ndarray, target: np.ndarray | TargetQuery, options: EditOptionsOf,
+                          detection: DetectionSettings = DetectionSettings()) -> pb.EditRequest:
+    """A remove (RemoveOptions) or recolor (RecolorOptions) request. target: the object's (H, W) mask (nonzero =
+    object), or a TargetQuery found with `detection`."""
+    height, width = image.shape[:2]
     if isinstance(target, TargetQuery):
         proto_target = target_to_proto(target, detection)
     else:
         proto_target = pb.Target(mask=pb.Mask(width=width, height=height,
                                               data=(target != 0).astype(np.uint8).tobytes()))
+    if isinstance(options, RecolorOptions):
+        options = options.validated()
+        red, green, blue = options.colour
+        recolor = pb.RecolorEdit(target=proto_target, color=pb.Color(red=red, green=green, blue=blue),
+                                 strength=options.strength, lightness=options.lightness)
+        return pb.EditRequest(image=image_to_proto(image), recolor=recolor,
+                              options=pb.EditOptions(dilation_px=options.edge_px))
     return pb.EditRequest(image=image_to_proto(image), remove=pb.RemoveEdit(target=proto_target),
-                          options=proto_options)
+                          options=_edit_options_to_proto(options))
 
 
-def result_from_proto(result: pb.EditResult) -> RemoveResult:
+def result_from_proto(result: pb.EditResult) -> EditResultOf:
+    """A RecolorResult when the masks hold "edge", else a RemoveResult."""
     r = result.region
     region = Region(r.x, r.y, r.width, r.height)
     channels = CHANNELS[result.patch.format]
     patch = np.frombuffer(result.patch.data, dtype=np.uint8).reshape(r.height, r.width, channels)
     masks = {m.name: np.frombuffer(m.data, dtype=np.uint8).reshape(r.height, r.width) != 0 for m in result.masks}
+    timings = {t.stage: t.seconds for t in result.timings}
+    if "edge" in masks:
+        return RecolorResult(region=region, patch=patch, object_mask=masks["object"], edge_mask=masks["edge"],
+                             target_lch=(0.0, 0.0, 0.0), object_chroma=0.0, edge_px=result.dilation_px,
+                             timings=timings, object_ids=tuple(result.object_ids))
     return RemoveResult(region=region, patch=patch, object_mask=masks["object"], hole_mask=masks["hole"],
                         dilation_px=result.dilation_px, iterations=result.iterations,
-                        timings={t.stage: t.seconds for t in result.timings}, object_ids=tuple(result.object_ids))
+                        timings=timings, object_ids=tuple(result.object_ids))

@@ -17,6 +17,7 @@ from ..device import ComputeDevice
 from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
 from ..pipeline.detect import detect_scene, find_target
 from ..pipeline.options import PRESETS
+from ..pipeline.recolor import recolor_object
 from ..pipeline.remove import STAGE_QUEUED, remove_object
 from ..segmentation.errors import ModelUnavailableError, NotFoundError
 from . import convert, convert_scene
@@ -82,7 +83,7 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
         return pb.ServerInfo(
             version=__version__,
             device=pb.DeviceInfo(kind=self.device.kind, name=self.device.name),
-            edits=["remove"],
+            edits=list(convert.EDITS),
             models=[pb.ModelInfo(name="background-guided-dip", task="inpainting", available=True,
                                  detail="fitted to each image at request time; needs no weights"),
                     self._segmentation_info()],
@@ -124,7 +125,7 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
 
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext):
         try:
-            edit = convert.remove_request_from_proto(request, self.config.max_pixels)
+            edit = convert.edit_request_from_proto(request, self.config.max_pixels)
         except InvalidInputError as error:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         segmenter = self._require_segmenter(context) if edit.query is not None else None
@@ -135,8 +136,11 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             if edit.query is not None:
                 target = find_target(segmenter, edit.image, edit.query, edit.detection, progress)
                 object_mask, object_ids = target.mask, target.object_ids
-            result = remove_object(edit.image, object_mask, edit.options, device=self.device.torch_device,
-                                   progress=progress, should_stop=job.should_stop)
+            if edit.kind == "recolor":
+                result = recolor_object(edit.image, object_mask, edit.options)
+            else:
+                result = remove_object(edit.image, object_mask, edit.options, device=self.device.torch_device,
+                                       progress=progress, should_stop=job.should_stop)
             result.object_ids = object_ids
             return convert.result_to_proto(result, edit.pixel_format)
 
