@@ -58,9 +58,10 @@ METHODS: dict[str, Method] = {
     "no edit (before-image)": lambda image, mask, rgb: image,
     "flat paint": flat_paint,
     "hue only": hue_only,
-    "recolor (defaults: edge 1 px, keep L)": pipeline(),
-    "recolor, edge 0 px": pipeline(edge_px=0),
-    "recolor, edge 0 px, lightness 1": pipeline(edge_px=0, lightness=1.0),
+    "recolor, keep L (lightness 0), edge 1 px": pipeline(lightness=0.0),
+    "recolor, keep L, edge 0 px": pipeline(edge_px=0, lightness=0.0),
+    "recolor (defaults: lightness 1, edge 1 px)": pipeline(),
+    "recolor, lightness 1, edge 0 px": pipeline(edge_px=0),
 }
 
 
