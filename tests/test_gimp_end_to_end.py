@@ -3,7 +3,8 @@
 One GIMP process runs every case (tests/gimp/remove_batch.py writes what it finds as JSON; the assertions are here),
 and a second one is killed in the middle of a job to show that the server drops it. Detect Objects and the targets
 by class talk to a server with a Mask R-CNN checkpoint whose answer is known (tests/segmentation_checkpoints.py); what
-GIMP shows is compared with what the same server answers through the API. The root folder is built once
+GIMP shows is compared with what the same server answers through the API. Recolor Object, by selection and by class,
+is compared with the API's answer to the same request the same way. The root folder is built once
 by tests/gimp/build_gimp_root.sh (about 2 minutes, 820 MB) into ${SEMANTIC_EDIT_GIMP_ROOT:-~/.cache/semantic-edit/
 gimp3-root} and reused. With CI=true these tests never skip; elsewhere they skip when no root can be built (not root,
 no chroot) or when SEMANTIC_EDIT_SKIP_GIMP=1.
@@ -61,6 +62,11 @@ SUCCESS_CASES = ("selection", "mask_layer", "offset_layer", "rgba")
 ERROR_CASES = ("no_selection", "no_mask_layer", "empty_mask", "server_stopped", "invalid_argument",
                "remembered_server")
 OBJECT_CASES = ("detect", "class", "detect_no_weights", "class_no_weights", "unknown_class")
+RECOLOR_CASES = ("recolor_selection", "recolor_class", "recolor_no_selection", "recolor_whole_layer")
+# Recolor by selection passes every option away from its default; by class, none: a script's unset colour is blue.
+RECOLOR_OPTIONS = {"color": "#2a4bd7", "strength": 0.8, "lightness": 0.5, "edge": 2}
+RECOLOR_COLOR = (0x2A, 0x4B, 0xD7)
+DEFAULT_COLOR = (0, 0, 255)
 # Detection: the rigged checkpoint finds many "person"s (random boxes); 4 keep the layers few. Object 1's layer,
 # half erased, is the mask of a removal.
 SCORE_THRESHOLD, MAX_OBJECTS, MASK_LAYER_INDEX = 0.5, 4, 1
@@ -187,8 +193,8 @@ def _write_config(workdir, servers, name: str, cases, **extra) -> str:
               "mask_image": f"{inside}/disc-mask.png", "empty_mask_image": f"{inside}/empty-mask.png",
               "results": f"{inside}/{name}-results.json", "disc_box": DISC_BOX, "layer_offset": LAYER_OFFSET,
               "quality": "fast", "iterations": ITERATIONS, "score_threshold": SCORE_THRESHOLD,
-              "max_objects": MAX_OBJECTS, "mask_layer_index": MASK_LAYER_INDEX, "cases": list(cases), **servers,
-              **extra}
+              "max_objects": MAX_OBJECTS, "mask_layer_index": MASK_LAYER_INDEX, "recolor": RECOLOR_OPTIONS,
+              "cases": list(cases), **servers, **extra}
     (host / f"{name}.json").write_text(json.dumps(config))
     (host / f"{name}-results.json").unlink(missing_ok=True)
     return f"{name}.json"
@@ -198,7 +204,8 @@ def _write_config(workdir, servers, name: str, cases, **extra) -> str:
 def batch(gimp_root, plugin, servers, workdir):
     """Runs every case in one GIMP process; returns the batch's findings."""
     host, inside = workdir
-    config = _write_config(workdir, servers, "batch", ["registered", *SUCCESS_CASES, *ERROR_CASES, *OBJECT_CASES])
+    config = _write_config(workdir, servers, "batch", ["registered", *SUCCESS_CASES, *ERROR_CASES, *OBJECT_CASES,
+                                                       *RECOLOR_CASES])
     started = time.monotonic()
     run = subprocess.run(_gimp_command(gimp_root, inside, config), capture_output=True, text=True,
                          timeout=GIMP_TIMEOUT_S)
@@ -210,7 +217,7 @@ def batch(gimp_root, plugin, servers, workdir):
     case_seconds = {name: case["case_seconds"] for name, case in results["cases"].items()}
     TIMINGS["GIMP process, all cases"] = total
     TIMINGS["GIMP start and quit (total minus cases)"] = total - sum(case_seconds.values())
-    for name in (*SUCCESS_CASES, "detect", "class"):
+    for name in (*SUCCESS_CASES, "detect", "class", "recolor_selection", "recolor_class"):
         TIMINGS[f"plug-in call '{name}' (read, server, layers)"] = results["cases"][name].get("seconds", -1.0)
     REPORT.append(f"  GIMP {results['gimp_version']}, its Python {results['python']}; "
                   f"{WIDTH}x{HEIGHT} images, quality 'fast', {ITERATIONS} iterations")
@@ -246,6 +253,18 @@ def test_procedures_are_registered_with_their_arguments(batch):
     assert [path.rstrip("/") for path in detect["menu_paths"]] == ["<Image>/Filters/Semantic Edit"]
     assert {"score-threshold", "max-objects", "server"} <= set(detect["arguments"])
     assert detect["return_values"] == ["objects-group", "relations"]
+    recolor = case["recolor"]
+    assert recolor["registered"] and recolor["menu_label"] == "Recolor Object..."
+    assert [path.rstrip("/") for path in recolor["menu_paths"]] == ["<Image>/Filters/Semantic Edit"]
+    assert recolor["arguments"][-11:] == ["target", "mask-layer", "class-name", "instance", "color", "strength",
+                                          "lightness", "edge", "score-threshold", "max-objects", "server"]
+    assert recolor["return_values"] == ["result-layer"]
+    # GIMP 3.0 gives other processes a colour argument's default as transparent black (its own foggify's too); the
+    # plug-in reads a transparent colour as "not given", i.e. blue (the case recolor_class shows it).
+    assert recolor["default_color"] in ([*DEFAULT_COLOR, 255], [0, 0, 0, 0])
+    assert recolor["defaults"] == {"strength": 1.0, "lightness": 1.0, "edge": 1}
+    # A script's out-of-range value never reaches the plug-in: GObject refuses it (a warning) and keeps the value.
+    assert recolor["strength_after_setting_1.5"] == 1.0
 
 
 def _check_result_group(case, group_name: str):
@@ -470,6 +489,104 @@ def test_remove_by_class_and_instance_equals_the_api_edit(batch, api):
     second = next(o for o in api["scene"].objects if o.instance == 2)
     assert list(result.object_ids) == [second.id]
     assert np.array_equal(patch, np.frombuffer(result.patch.data, np.uint8).reshape(height, width, 3))
+
+
+# --- Recolor Object, against the same server asked through the API -------------------------------------------------
+
+
+def _api_recolor(address: str, image: np.ndarray, target: "pb.Target", color, **options) -> "pb.EditResult":
+    """The server's answer (raw gRPC) to a RecolorEdit; options: strength, lightness, edge (EditOptions.dilation_px);
+    unset ones stay unset (the server's defaults)."""
+    height, width, channels = image.shape
+    edge = options.pop("edge", None)
+    request = pb.EditRequest(
+        image=pb.Image(width=width, height=height, format=pb.PIXEL_FORMAT_RGBA8 if channels == 4 else
+                       pb.PIXEL_FORMAT_RGB8, data=image.tobytes()),
+        recolor=pb.RecolorEdit(target=target, color=pb.Color(red=color[0], green=color[1], blue=color[2]), **options),
+        options=pb.EditOptions(dilation_px=edge) if edge is not None else None)
+    with grpc.insecure_channel(address) as channel:
+        events = list(pb_grpc.SemanticEditStub(channel).Edit(request))
+    return [event.result for event in events if event.HasField("result")][0]
+
+
+def _check_recolor_group(case, group_name: str, answer: "pb.EditResult"):
+    """The group sits above the source and holds the result (shown) and the masks (hidden) at the API answer's
+    region (the source's offsets added), with the API answer's pixels and masks; the source is untouched."""
+    assert case["status"] == "SUCCESS", case["message"]
+    source = case["source"]
+    assert source["sha256_after"] == source["sha256_before"], "the source layer was modified"
+    group = case["group_above"]
+    assert group is not None, f"no layer group above the source; layers now: {case['tree_after']}"
+    assert group["name"] == group_name and group["visible"]
+    assert [layer["name"] for layer in case["tree_before"]] == [source["name"]]
+    assert [layer["name"] for layer in case["tree_after"]] == [group_name, source["name"]]
+    assert [child["name"] for child in group["children"]] == [
+        "object mask", "object + edge", f"{source['name']} (recolored)"]
+    object_layer, edge_layer, result_layer = group["children"]
+    assert result_layer["visible"] and not object_layer["visible"] and not edge_layer["visible"]
+    assert case["returned_layer_id"] == result_layer["id"]
+    assert result_layer["channels"] == source["channels"]
+
+    r = answer.region
+    for layer in group["children"]:
+        assert (layer["x"], layer["y"], layer["width"], layer["height"]) == (
+            source["x"] + r.x, source["y"] + r.y, r.width, r.height), layer["name"]
+    patch = _pixels(result_layer)
+    assert np.array_equal(patch, np.frombuffer(answer.patch.data, np.uint8).reshape(patch.shape))
+    masks = {mask.name: _mask(mask) for mask in answer.masks}
+    assert set(masks) == {"object", "edge"}
+    obj, edge = _pixels(object_layer)[..., 0], _pixels(edge_layer)[..., 0]
+    assert np.array_equal(obj, masks["object"]) and np.array_equal(edge, masks["edge"])
+    assert (_pixels(object_layer) == obj[..., None]).all() and (_pixels(edge_layer) == edge[..., None]).all()
+    original = _pixels(source)[r.y:r.y + r.height, r.x:r.x + r.width]
+    assert np.array_equal(patch[edge == 0], original[edge == 0]), "pixels beyond the edge changed"
+    assert np.abs(patch[obj == 255][:, :3].astype(int) - original[obj == 255][:, :3]).mean() > 20, "no new colour"
+    if source["channels"] == 4:
+        assert np.array_equal(patch[..., 3], original[..., 3]), "alpha changed"
+    return obj == 255
+
+
+def test_recolor_selection_equals_the_api_edit(batch, servers):
+    """An RGBA layer with offsets, a selection, every option set: the layers hold what the server answers through the
+    API to the same pixels (as GIMP read them), mask, colour and options."""
+    case = _case(batch, "recolor_selection")
+    source = case["source"]
+    assert (source["x"], source["y"]) == LAYER_OFFSET and source["channels"] == 4
+    selected = np.frombuffer(base64.b64decode(case["selection"]), np.uint8).reshape(HEIGHT, WIDTH) > 0
+    assert SELECTION_AREA[0] <= selected.sum() <= SELECTION_AREA[1], selected.sum()
+    started = time.monotonic()
+    answer = _api_recolor(servers["server"], _pixels(source), pb.Target(mask=pb.Mask(
+        width=WIDTH, height=HEIGHT, data=selected.astype(np.uint8).tobytes())), RECOLOR_COLOR,
+        strength=RECOLOR_OPTIONS["strength"], lightness=RECOLOR_OPTIONS["lightness"], edge=RECOLOR_OPTIONS["edge"])
+    TIMINGS["API recolor by mask"] = time.monotonic() - started
+    assert answer.dilation_px == RECOLOR_OPTIONS["edge"] and answer.iterations == 0
+    obj = _check_recolor_group(case, "Recolor: selection", answer)
+    r = answer.region
+    assert np.array_equal(obj, selected[r.y:r.y + r.height, r.x:r.x + r.width]) and obj.sum() == selected.sum()
+
+
+def test_recolor_by_class_and_instance_equals_the_api_edit(batch, servers, api):
+    case = _case(batch, "recolor_class")
+    started = time.monotonic()
+    answer = _api_recolor(servers["detect_server"], _pixels(case["source"]), pb.Target(
+        class_target=pb.ClassTarget(name="person:1"), detection=_api_detection()), DEFAULT_COLOR)
+    TIMINGS["API recolor by class (same server)"] = time.monotonic() - started
+    first = next(o for o in api["scene"].objects if o.instance == 1)
+    assert list(answer.object_ids) == [first.id] and answer.dilation_px == 1
+    _check_recolor_group(case, "Recolor: person 1", answer)
+
+
+@pytest.mark.parametrize("name, words", [
+    ("recolor_no_selection", ["There is no selection: select the object first"]),
+    ("recolor_whole_layer", ["the mask covers the whole image", "mark only the object"]),
+])
+def test_recolor_failures_give_an_execution_error_with_a_sentence(batch, name, words):
+    case = _case(batch, name)
+    assert case["status"] == "EXECUTION_ERROR"
+    for word in words:
+        assert word in (case["message"] or ""), case["message"]
+    assert case["tree_after"] == case["tree_before"], "a failed run changed the layers"
+    assert case["source"]["sha256_after"] == case["source"]["sha256_before"]
 
 
 @pytest.mark.parametrize("name", ["class_no_weights", "detect_no_weights"])

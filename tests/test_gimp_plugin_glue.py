@@ -2,6 +2,7 @@
 server on a loopback port. (tests/test_gimp_end_to_end.py runs the same plug-in inside a real GIMP 3.)"""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import importlib.util
@@ -199,14 +200,47 @@ class Config(dict):
     def set_property(self, name, value): self[name] = value
 
 
+class GeglColor:
+    """A GeglColor: linear-light RGBA floats (what GIMP's colour chooser stores for sRGB colours); get_bytes encodes
+    them in the babl format asked for, here only 8-bit sRGB with its transfer curve (the API's colour)."""
+
+    def __init__(self, red, green, blue, alpha=1.0):
+        self.rgba = (red, green, blue, alpha)
+
+    @staticmethod
+    def from_srgb8(red, green, blue):
+        def linear(value):
+            c = value / 255
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        return GeglColor(linear(red), linear(green), linear(blue))
+
+    def get_bytes(self, babl_format):
+        assert babl_format == "R'G'B'A u8", f"asked for {babl_format}: not 8-bit sRGB"
+
+        def encode(c):
+            c = min(max(c, 0.0), 1.0)
+            return round(255 * (12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055))
+        data = bytes(encode(c) for c in self.rgba[:3]) + bytes([round(255 * self.rgba[3])])
+        return types.SimpleNamespace(get_data=lambda: data)
+
+
 def settings_config(**overrides):
     return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "dilation": -1,
                    "quality": "fast", "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051",
                    "iterations": 0, **overrides})
 
 
+def recolor_config(**overrides):
+    return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0,
+                   "color": GeglColor.from_srgb8(42, 75, 215), "strength": 1.0, "lightness": 1.0, "edge": 1,
+                   "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+
+
 def detect_config(**overrides):
     return Config({"score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+
+
+GLUE_MODULES = ("remove_object", "detect_objects", "recolor_object")
 
 
 @pytest.fixture
@@ -219,21 +253,24 @@ def gimp(monkeypatch):
     repository.Gimp = fake
     repository.Gegl = types.SimpleNamespace(Rectangle=Rectangle,
                                             AbyssPolicy=types.SimpleNamespace(CLAMP="CLAMP", NONE="NONE"))
+    repository.Babl = types.SimpleNamespace(format=lambda name: name)
     repository.GLib = types.SimpleNamespace(Error=lambda message: types.SimpleNamespace(message=message))
     repository.GObject = types.SimpleNamespace(Value=lambda gtype, value: value, TYPE_STRING=str)
     gi.repository = repository
     monkeypatch.setitem(sys.modules, "gi", gi)
     monkeypatch.setitem(sys.modules, "gi.repository", repository)
-    for module in ("remove_object", "detect_objects"):
+    for module in GLUE_MODULES:
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
     remove_object = importlib.import_module("remove_object")
     detect_objects = importlib.import_module("detect_objects")
+    recolor_object = importlib.import_module("recolor_object")
     spec = importlib.util.spec_from_file_location("semantic_edit_plugin", PLUGIN_DIR / "semantic-edit.py")
     plugin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plugin)
-    yield types.SimpleNamespace(Gimp=fake, remove_object=remove_object, detect_objects=detect_objects, plugin=plugin)
-    for module in ("remove_object", "detect_objects"):
+    yield types.SimpleNamespace(Gimp=fake, remove_object=remove_object, detect_objects=detect_objects,
+                                recolor_object=recolor_object, plugin=plugin)
+    for module in GLUE_MODULES:
         sys.modules.pop(module, None)
 
 
@@ -271,6 +308,43 @@ class FakeClient:
         on_wait()
         return FakeClient.scene
 
+    @staticmethod
+    def _object_mask(request):
+        if request.target is None:
+            return np.frombuffer(request.mask, np.uint8).reshape(request.height, request.width)
+        if FakeClient.found is not None:
+            return FakeClient.found
+        mask = np.zeros((request.height, request.width), np.uint8)
+        mask[:request.height // 2, :request.width // 2] = 255
+        return mask
+
+    def recolor(self, request, on_progress=None):
+        """The region is the mask's box grown by the edge; the object's pixels get the colour, the edge's half of it;
+        the masks "object" and "edge"."""
+        FakeClient.requests.append(request)
+        if FakeClient.error is not None:
+            raise FakeClient.error
+        on_progress(sec.Progress("queued", 0, 0, "Starting", 0.0))
+        mask = self._object_mask(request) > 0
+        grown = mask.copy()
+        for _ in range(request.edge_px):
+            grown[1:] |= grown[:-1].copy()
+            grown[:-1] |= grown[1:].copy()
+            grown[:, 1:] |= grown[:, :-1].copy()
+            grown[:, :-1] |= grown[:, 1:].copy()
+        ys, xs = np.nonzero(grown)
+        x, y, w, h = xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        box = (slice(y, y + h), slice(x, x + w))
+        patch = np.frombuffer(request.pixels, np.uint8).reshape(request.height, request.width,
+                                                                request.channels)[box].copy()
+        patch[grown[box] & ~mask[box], :3] //= 2
+        patch[mask[box], :3] = request.color
+        masks = {name: np.where(m[box], 255, 0).astype(np.uint8).tobytes() for name, m in (("object", mask),
+                                                                                          ("edge", grown))}
+        return sec.RemoveResult(region=sec.Region(int(x), int(y), int(w), int(h)), channels=request.channels,
+                                patch=patch.tobytes(), masks=masks, dilation_px=request.edge_px,
+                                object_ids=(1,) if request.target else ())
+
     def remove(self, request, on_progress=None):
         FakeClient.requests.append(request)
         if FakeClient.error is not None:
@@ -278,13 +352,7 @@ class FakeClient:
         for stage, step, total in (("queued", 0, 0), ("prepare", 1, 1), ("inpaint", 5, 10), ("inpaint", 10, 10),
                                    ("composite", 1, 1)):
             on_progress(sec.Progress(stage, step, total, f"{stage} {step}", sec.progress_fraction(stage, step, total)))
-        if request.target is not None:
-            mask = FakeClient.found
-            if mask is None:
-                mask = np.zeros((request.height, request.width), np.uint8)
-                mask[:request.height // 2, :request.width // 2] = 255
-        else:
-            mask = np.frombuffer(request.mask, np.uint8).reshape(request.height, request.width)
+        mask = self._object_mask(request)
         ys, xs = np.nonzero(mask)
         x, y = xs.min(), ys.min()
         w, h = xs.max() - x + 1, ys.max() - y + 1
@@ -311,7 +379,8 @@ def fake_client():
 @pytest.fixture
 def plugin_with_fake_client(gimp, fake_client, monkeypatch):
     """The plug-in's run functions (semantic-edit.py) talking to FakeClient."""
-    for module, name in ((gimp.remove_object, "remove_object"), (gimp.detect_objects, "detect_objects")):
+    for module, name in ((gimp.remove_object, "remove_object"), (gimp.detect_objects, "detect_objects"),
+                         (gimp.recolor_object, "recolor_object")):
         monkeypatch.setattr(module, name, functools.partial(getattr(module, name), client_factory=FakeClient))
     return gimp.plugin
 
@@ -654,6 +723,171 @@ def test_remove_target_errors_are_sentences(gimp, fake_client, plugin_with_fake_
     assert image.layers == [source] and image.undo_groups == 0
 
 
+# --- Recolor Object -------------------------------------------------------------------------------------------------
+
+
+def run_recolor(gimp, image, drawables, **config):
+    return gimp.plugin.run_recolor(Procedure(), "NONINTERACTIVE", image, drawables, recolor_config(**config), None)
+
+
+@pytest.mark.parametrize("color, expected", [
+    (GeglColor.from_srgb8(42, 75, 215), (42, 75, 215)),  # what GIMP's hex field shows comes back exactly
+    (GeglColor(0.5, 0.5, 0.5), (188, 188, 188)),  # linear-light mid grey is sRGB 188, not 128
+    (GeglColor(1.4, -0.2, 0.2159, 0.25), (255, 0, 128)),  # outside sRGB: clipped; the colour's alpha is dropped
+    (GeglColor(0.0, 0.0, 0.0, 0.0), (0, 0, 255)),  # what GIMP 3.0 passes for a script's unset colour: the default
+    (None, (0, 0, 255)),
+    (GeglColor(0.0, 0.0, 0.0), (0, 0, 0)),  # black is a colour
+])
+def test_recolor_settings_take_the_colour_as_8_bit_srgb(gimp, color, expected):
+    settings = gimp.recolor_object.settings_from_config(recolor_config(
+        color=color, strength=0.25, lightness=0.0, edge=64, **{"class-name": " traffic   light ", "target": "class",
+                                                               "instance": 2, "server": " h:1 "}))
+    assert settings.color == expected and all(type(c) is int for c in settings.color)
+    assert (settings.strength, settings.lightness, settings.edge_px) == (0.25, 0.0, 64)
+    assert (settings.target, settings.class_name, settings.instance, settings.server) == (
+        "class", "traffic light", 2, "h:1")
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"strength": 1.5}, "strength must be between 0 (no change) and 1 (the full new colour); got 1.5"),
+    ({"strength": float("nan")}, "strength must be between 0 (no change) and 1"),
+    ({"lightness": -0.25}, "lightness must be between 0 (each pixel keeps its lightness) and 1 (the object takes "
+                           "the colour's lightness); got -0.25"),
+    ({"edge": 65}, "edge must be between 0 and 64 px; got 65"),
+    ({"edge": -1}, "edge must be between 0 and 64 px; got -1"),
+    ({"target": "lasso"}, "target must be one of: selection, mask-layer, class, selection-hint; got 'lasso'"),
+    ({"target": "class"}, "Target is 'class' but no class name is given"),
+    ({"score-threshold": 2.0}, "score-threshold must be between 0 and 1; got 2.0"),
+    ({"server": "localhost"}, "must be host:port, e.g. 127.0.0.1:50051"),
+])
+def test_recolor_bad_arguments_are_execution_errors_with_a_sentence(gimp, fake_client, overrides, words):
+    image = Image(40, 30)
+    source = rgb_layer(image)
+    select_box(image, 5, 5, 4, 4)
+    values = run_recolor(gimp, image, [source], **overrides)
+    assert values.index(0) == "EXECUTION_ERROR" and words in values.index(1)
+    assert fake_client.requests == [] and image.layers == [source] and image.undo_groups == 0
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_recolor_adds_a_group_above_the_source_with_the_result_and_hidden_masks(
+        gimp, fake_client, plugin_with_fake_client, channels):
+    image = Image(120, 90)
+    top = rgb_layer(image, "top", seed=1)
+    source = rgb_layer(image, "photo", channels=channels, offsets=(30, 20))
+    source_before = source.buffer.data
+    select_box(image, 40, 25, 12, 8)  # image coordinates: (10, 5) in the layer's own pixels
+
+    values = run_recolor(gimp, image, [source], strength=0.5, lightness=0.25, edge=2)
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    result_layer = values.index(1)
+    request = fake_client.requests[0]
+    assert isinstance(request, sec.RecolorRequest) and request.target is None
+    assert (request.width, request.height, request.channels, request.pixels) == (40, 30, channels, source_before)
+    assert (request.color, request.strength, request.lightness, request.edge_px) == ((42, 75, 215), 0.5, 0.25, 2)
+    sent = np.frombuffer(request.mask, np.uint8).reshape(30, 40)
+    assert sent[5:13, 10:22].all() and sent.sum() == 255 * 12 * 8  # the selection, in the layer's pixels
+
+    group = image.layers[1]
+    assert [layer.name for layer in image.layers] == ["top", "Recolor: selection", "photo"]
+    assert group.is_group() and group.children[-1] is result_layer and top.parent is None
+    assert [(c.name, c.visible) for c in group.children] == [
+        ("object mask", False), ("object + edge", False), ("photo (recolored)", True)]
+    for child in group.children:  # the region (10, 5) grown by the 2 px edge, + the layer's offsets (30, 20)
+        assert (child.offsets, child.get_width(), child.get_height()) == ((38, 23), 16, 12)
+    assert result_layer.buffer.channels == channels  # the source's format, alpha included
+    patch = np.frombuffer(result_layer.buffer.data, np.uint8).reshape(12, 16, channels)
+    original = np.frombuffer(source_before, np.uint8).reshape(30, 40, channels)[3:15, 8:24]
+    assert (patch[2:10, 2:14, :3] == (42, 75, 215)).all() and np.array_equal(patch[..., 3:], original[..., 3:])
+    object_mask = np.frombuffer(group.children[0].buffer.data, np.uint8).reshape(12, 16, 3)
+    edge_mask = np.frombuffer(group.children[1].buffer.data, np.uint8).reshape(12, 16, 3)
+    assert object_mask[2:10, 2:14].min() == 255 and object_mask.sum() == 255 * 3 * 12 * 8
+    assert edge_mask.min() == 255  # the box grown by the 2 px edge: the whole region
+    assert source.buffer.data == source_before and source.offsets == (30, 20)
+    assert (image.undo_groups, image.undo_depth) == (1, 0)
+    calls = [call[0] for call in gimp.Gimp.calls]
+    assert calls[0] == "progress_init" and "progress_end" in calls
+    assert "to #2a4bd7" in gimp.Gimp.calls[0][1]
+
+
+@pytest.mark.parametrize("config, target, group_name", [
+    ({"target": "class", "class-name": "person", "instance": 2, "max-objects": 4},
+     sec.ObjectTarget("person", 2, None, 0.5, 4), "Recolor: person 2"),
+    ({"target": "class", "class-name": "dog"}, sec.ObjectTarget("dog", 0, None, 0.5, 0), "Recolor: every dog"),
+    ({"target": "selection-hint"}, sec.ObjectTarget(None, 0, sec.Region(10, 5, 12, 8), 0.5, 0),
+     "Recolor: object in selection"),
+])
+def test_recolor_targets_objects_named_as_remove_does(gimp, fake_client, plugin_with_fake_client, config, target,
+                                                      group_name):
+    image = Image(120, 90)
+    source = rgb_layer(image, "photo", offsets=(30, 20))
+    select_box(image, 40, 25, 12, 8)
+    values = run_recolor(gimp, image, [source], edge=0, **config)
+    assert values.index(0) == "SUCCESS", values.index(1)
+    request = fake_client.requests[0]
+    assert request.mask is None and request.target == target
+    assert [layer.name for layer in image.layers] == [group_name, "photo"]
+    assert values.index(1).offsets == (30, 20)  # the fake finds the layer's top-left quarter
+
+
+def test_recolor_with_a_mask_layer(gimp, fake_client, plugin_with_fake_client):
+    image = Image(100, 80)
+    source = rgb_layer(image, offsets=(10, 10))
+    mask = np.zeros((20, 30, 3), np.uint8)
+    mask[2:6, 3:9] = 255
+    mask_layer = Layer(image, "my mask", 30, 20, 3, mask.tobytes())
+    mask_layer.offsets = (15, 12)  # (5, 2) in the source layer's pixels
+    image.layers.insert(0, mask_layer)
+    values = run_recolor(gimp, image, [source], target="mask-layer", **{"mask-layer": mask_layer})
+    assert values.index(0) == "SUCCESS", values.index(1)
+    sent = np.frombuffer(fake_client.requests[0].mask, np.uint8).reshape(30, 40)
+    expected = np.zeros((30, 40), bool)
+    expected[4:8, 8:14] = True
+    assert np.array_equal(sent > 0, expected)
+    assert [layer.name for layer in image.layers] == ["my mask", "Recolor: my mask", "photo"]
+
+
+@pytest.mark.parametrize("case, words", [
+    ("no selection", "There is no selection: select the object first"),
+    ("selection elsewhere", "The selection does not touch layer 'photo'"),
+    ("no mask layer", "Target is 'mask-layer' but no mask layer is chosen"),
+    ("two layers", "Recolor Object edits one layer at a time, but 2 are selected"),
+    ("grey image", "Recolor Object works on RGB images: convert this one with Image > Mode > RGB"),
+    ("server sentence", "the mask covers the whole image: the object's colour is judged against the rest; mark only "
+                        "the object"),
+    ("not found", "No 'dog' found; found: person. Filters > Semantic Edit > Detect Objects... shows what the "
+                  "server finds."),
+])
+def test_recolor_failures_are_sentences_and_change_nothing(gimp, fake_client, plugin_with_fake_client, case, words):
+    image = Image(60, 50, base_type="GRAY" if case == "grey image" else "RGB")
+    source = rgb_layer(image, offsets=(20, 20))
+    drawables, config = [source], {}
+    if case == "selection elsewhere":
+        select_box(image, 0, 0, 10, 10)
+    elif case == "no mask layer":
+        config = {"target": "mask-layer"}
+    elif case == "two layers":
+        drawables = [source, rgb_layer(image, "other")]
+    elif case == "server sentence":
+        select_box(image, 0, 0, 60, 50)
+        fake_client.error = sec.InvalidRequestError(words)
+    elif case == "not found":
+        config = {"target": "class", "class-name": "dog"}
+        fake_client.error = sec.ObjectNotFoundError("No 'dog' found; found: person.")
+    if case in ("two layers", "grey image"):
+        select_box(image, 25, 25, 5, 5)
+    layers_before = list(image.layers)
+
+    values = run_recolor(gimp, image, drawables, **config)
+
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert words in values.index(1)
+    assert image.layers == layers_before and image.undo_groups == 0
+    if case in ("server sentence", "not found"):
+        assert ("progress_end",) in gimp.Gimp.calls
+
+
 # --- the client, and the glue through it, against a real server ---------------------------------------------------
 
 
@@ -784,6 +1018,80 @@ def test_client_removes_objects_named_by_class_or_box(rigged_scene, rigged_serve
         full[m.y:m.y + m.height, m.x:m.x + m.width] = np.frombuffer(obj.mask, np.uint8).reshape(m.height, m.width)
         sent = np.frombuffer(result.masks["object"], np.uint8).reshape(r.height, r.width)
         assert np.array_equal(sent, full[r.y:r.y + r.height, r.x:r.x + r.width]) and full.sum() == sent.sum()
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_client_recolors_as_the_pipeline_does(server, channels):
+    from inference_server.pipeline.recolor import RecolorOptions, recolor_object
+
+    removal, image, mask = disc_request(channels)
+    request = sec.RecolorRequest(48, 48, channels, removal.pixels, removal.mask, color=(42, 75, 215), strength=0.75,
+                                 lightness=0.5, edge_px=3)
+    events = []
+    with sec.SemanticEditClient(server) as client:
+        assert "recolor" in client.get_info().edits
+        result = client.recolor(request, on_progress=events.append)
+    local = recolor_object(image, mask, RecolorOptions(colour=(42, 75, 215), strength=0.75, lightness=0.5, edge_px=3))
+    r = result.region
+    assert (r.x, r.y, r.width, r.height) == tuple(local.region)
+    assert (result.channels, result.iterations, result.dilation_px) == (channels, 0, 3)
+    assert result.patch == local.patch.tobytes()
+    assert result.masks == {"object": (local.object_mask * np.uint8(255)).tobytes(),
+                            "edge": (local.edge_mask * np.uint8(255)).tobytes()}
+    assert {"prepare", "recolor", "composite"} <= set(result.timings)
+    assert events and events[0].stage == "queued"
+
+
+def test_glue_recolor_with_the_real_client_and_server(gimp, server):
+    """Recolor Object's run function end to end, only GIMP faked: the result layer holds the server's patch, placed
+    over the layer's offsets."""
+    from inference_server.pipeline.recolor import RecolorOptions, recolor_object
+
+    image_pixels, mask, _ = disc_scene(48, radius=8)
+    image = Image(70, 60)
+    source = Layer(image, "photo", 48, 48, 3, image_pixels.tobytes())
+    source.offsets = (9, 4)
+    image.layers.append(source)
+    selection = np.zeros((60, 70), np.uint8)
+    selection[4:52, 9:57] = mask * 255
+    image.selection.buffer.data = selection.tobytes()
+
+    values = gimp.plugin.run_recolor(Procedure(), "NONINTERACTIVE", image, [source],
+                                     recolor_config(server=server, color=GeglColor.from_srgb8(250, 210, 20)), None)
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    local = recolor_object(image_pixels, mask, RecolorOptions(colour=(250, 210, 20)))
+    result_layer = values.index(1)
+    assert result_layer.offsets == (9 + local.region.x, 4 + local.region.y)
+    assert result_layer.buffer.data == local.patch.tobytes()
+    assert [child.name for child in image.layers[0].children] == ["object mask", "object + edge", "photo (recolored)"]
+    assert source.buffer.data == image_pixels.tobytes()
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"color": (0, 256, 0)}, "The colour must be three integers 0..255 (red, green, blue); got (0, 256, 0)"),
+    ({"color": (1, 2)}, "The colour must be three integers"),
+    ({"strength": -0.5}, "The strength must be between 0 and 1; got -0.5"),
+    ({"lightness": float("nan")}, "The lightness must be between 0 and 1; got nan"),
+    ({"edge_px": 65}, "The edge must be between 0 and 64 px; got 65"),
+    ({"target": sec.ObjectTarget("person")}, "A recolour needs exactly one of a mask and an object target"),
+])
+def test_client_checks_recolor_requests_before_sending(stopped_server, changes, words):
+    request = sec.RecolorRequest(4, 4, 3, bytes(48), bytes([255] * 16), **changes)
+    with sec.SemanticEditClient(stopped_server) as client, pytest.raises(sec.InvalidRequestError) as error:
+        client.recolor(request)  # refused here: the (stopped) server is never asked
+    assert words in str(error.value)
+
+
+def test_client_says_when_a_server_does_not_offer_recolor(server, monkeypatch):
+    request = sec.RecolorRequest(4, 4, 3, bytes(48), bytes([255] * 16))
+    with sec.SemanticEditClient(server) as client:
+        info = client.get_info()
+        monkeypatch.setattr(client, "get_info", lambda: dataclasses.replace(info, version="0.1", edits=("remove",)))
+        with pytest.raises(sec.InvalidRequestError) as error:
+            client.recolor(request)
+    assert str(error.value) == (f"The server at {server} (version 0.1) does not offer recolouring; it offers: remove. "
+                                "Update the Semantic Edit server, or start one of this plug-in's version.")
 
 
 @pytest.mark.parametrize("class_name, error, words", [

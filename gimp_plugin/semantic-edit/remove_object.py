@@ -4,11 +4,13 @@ Thin on purpose: pixels travel as bytes in the layer's own format (no conversion
 server does the work (semantic_edit_client), and byte juggling lives in mask_bytes. Every failure a person can act
 on is a PluginError whose str() is the sentence GIMP shows. The object is a selection or a mask layer (sent as a
 mask), or named by class and/or the selection's box (the server finds it: targets "class" and "selection-hint").
+The parts every edit shares (the target, the server call with GIMP's progress bar, the result group) live here too:
+recolor_object and detect_objects use them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import gi
 
@@ -18,7 +20,7 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 
 import mask_bytes  # noqa: E402
 from semantic_edit_client import (  # noqa: E402
-    QUALITY_PRESETS, ObjectNotFoundError, ObjectTarget, Progress, Region, RemoveRequest, RemoveResult,
+    QUALITY_PRESETS, EditResult, ObjectNotFoundError, ObjectTarget, Progress, Region, RemoveRequest,
     SemanticEditClient, SemanticEditClientError, parse_address)
 
 TARGET_SELECTION = "selection"
@@ -29,7 +31,7 @@ TARGETS = (TARGET_SELECTION, TARGET_MASK_LAYER, TARGET_CLASS, TARGET_SELECTION_H
 DETECT_HINT = "Filters > Semantic Edit > Detect Objects... shows what the server finds."
 OBJECT_MASK_LAYER_NAME = "object mask"
 HOLE_MASK_LAYER_NAME = "hole (dilated)"
-SERVER_MASK_NAMES = {"object": OBJECT_MASK_LAYER_NAME, "hole": HOLE_MASK_LAYER_NAME}
+REMOVE_MASK_LAYERS = (("hole", HOLE_MASK_LAYER_NAME), ("object", OBJECT_MASK_LAYER_NAME))  # bottom to top
 PIXEL_FORMATS = {3: "R'G'B' u8", 4: "R'G'B'A u8"}  # perceptual 8 bit: the API's sRGB bytes
 SELECTION_FORMAT = "Y' u8"
 
@@ -68,14 +70,22 @@ class RemoveSettings:
 
 def settings_from_config(config) -> RemoveSettings:
     """Reads and checks the procedure's arguments (the same in every run mode); raises PluginError."""
-    target = config.get_property("target")
-    if target not in TARGETS:  # GIMP only warns about an unknown choice and runs with the default
-        raise PluginError(f"target must be one of: {', '.join(TARGETS)}; got '{target}'")
+    target = target_from_config(config)
     quality = config.get_property("quality")
     if quality not in QUALITY_PRESETS:
         raise PluginError(f"quality must be one of: {', '.join(QUALITY_PRESETS)}; got '{quality}'")
     dilation = config.get_property("dilation")
     iterations = config.get_property("iterations")
+    return RemoveSettings(dilation_px=None if dilation < 0 else dilation, quality=quality,
+                          iterations=iterations or None, **target)
+
+
+def target_from_config(config) -> dict[str, Any]:
+    """The arguments every edit shares, checked: target, mask-layer, class-name, instance, score-threshold,
+    max-objects and server, as the keyword arguments of RemoveSettings (and RecolorSettings); raises PluginError."""
+    target = config.get_property("target")
+    if target not in TARGETS:  # GIMP only warns about an unknown choice and runs with the default
+        raise PluginError(f"target must be one of: {', '.join(TARGETS)}; got '{target}'")
     server = server_from_config(config)
     class_name = " ".join((config.get_property("class-name") or "").split())
     instance = config.get_property("instance")
@@ -85,10 +95,9 @@ def settings_from_config(config) -> RemoveSettings:
     if instance < 0:
         raise PluginError(f"instance must be 0 (every one of the class) or a number from 1; got {instance}")
     score_threshold, max_objects = detection_from_config(config)
-    return RemoveSettings(target=target, mask_layer=config.get_property("mask-layer"),
-                          dilation_px=None if dilation < 0 else dilation, quality=quality, server=server,
-                          iterations=iterations or None, class_name=class_name, instance=instance,
-                          score_threshold=score_threshold, max_objects=max_objects)
+    return {"target": target, "mask_layer": config.get_property("mask-layer"), "server": server,
+            "class_name": class_name, "instance": instance, "score_threshold": score_threshold,
+            "max_objects": max_objects}
 
 
 def server_from_config(config) -> str:
@@ -155,7 +164,7 @@ def selection_mask(image, layer) -> bytes:
     return mask
 
 
-def object_target(image, layer, settings: RemoveSettings) -> tuple[ObjectTarget, str]:
+def object_target(image, layer, settings) -> tuple[ObjectTarget, str]:
     """For targets "class" and "selection-hint": what the server is to find, and a label for the group's name."""
     name = settings.class_name
     detection = {"score_threshold": settings.score_threshold, "max_objects": settings.max_objects}
@@ -168,7 +177,7 @@ def object_target(image, layer, settings: RemoveSettings) -> tuple[ObjectTarget,
     return target, f"{name or 'object'} in selection"
 
 
-def target_mask(image, layer, settings: RemoveSettings) -> tuple[bytes, str]:
+def target_mask(image, layer, settings) -> tuple[bytes, str]:
     """The object's mask in the layer's pixels (nonzero = object) and a label for the group's name."""
     width, height = layer.get_width(), layer.get_height()
     layer_x, layer_y = offsets(layer)
@@ -198,6 +207,16 @@ def target_mask(image, layer, settings: RemoveSettings) -> tuple[bytes, str]:
     return mask, mask_layer.get_name()
 
 
+def edit_target(image, layer, settings) -> tuple[bytes | None, ObjectTarget | None, str]:
+    """What the settings' target names (RemoveSettings or RecolorSettings): (mask, None, label) for a selection or
+    mask layer, (None, object target, label) for a class or selection-hint; the label names the result's group."""
+    if settings.target in (TARGET_CLASS, TARGET_SELECTION_HINT):
+        target, label = object_target(image, layer, settings)
+        return None, target, label
+    mask, label = target_mask(image, layer, settings)
+    return mask, None, label
+
+
 def new_layer(image, name: str, width: int, height: int, channels: int, data: bytes, x: int, y: int,
               parent, visible: bool, opacity: float = 100.0):
     """A new pixel layer holding `data` (in its own format), on top of `parent`'s layers, at (x, y) in the image."""
@@ -213,8 +232,10 @@ def new_layer(image, name: str, width: int, height: int, channels: int, data: by
     return layer
 
 
-def add_result_layers(image, layer, result: RemoveResult, label: str):
-    """Inserts the group "Remove: <label>" above `layer`: the result (shown) and the masks (hidden) on top of it.
+def add_result_layers(image, layer, result: EditResult, group_name: str, result_name: str,
+                      mask_layers: Sequence[tuple[str, str]]):
+    """Inserts the group `group_name` above `layer`: the result `result_name` (shown) and on top of it the masks
+    (hidden), `mask_layers` = (the server's mask name, the layer's name) from bottom to top.
 
     Returns (group, result layer). The layers sit at the region's place in the image, taking the source layer's
     own offsets into account; the source layer is not touched.
@@ -222,15 +243,29 @@ def add_result_layers(image, layer, result: RemoveResult, label: str):
     region = result.region
     layer_x, layer_y = offsets(layer)
     x, y = layer_x + region.x, layer_y + region.y
-    group = Gimp.GroupLayer.new(image, f"Remove: {label}")
+    group = Gimp.GroupLayer.new(image, group_name)
     image.insert_layer(group, layer.get_parent(), image.get_item_position(layer))  # takes the source's place: above
-    result_layer = new_layer(image, f"{layer.get_name()} (object removed)", region.width, region.height,
-                              result.channels, result.patch, x, y, group, visible=True)
-    for server_name in ("hole", "object"):  # ends with the object mask on top
+    result_layer = new_layer(image, result_name, region.width, region.height, result.channels, result.patch, x, y,
+                             group, visible=True)
+    for server_name, name in mask_layers:
         if server_name in result.masks:
-            new_layer(image, SERVER_MASK_NAMES[server_name], region.width, region.height, 3,
-                       mask_bytes.gray_to_rgb(result.masks[server_name]), x, y, group, visible=False)
+            new_layer(image, name, region.width, region.height, 3, mask_bytes.gray_to_rgb(result.masks[server_name]),
+                      x, y, group, visible=False)
     return group, result_layer
+
+
+def insert_result(image, layer, result: EditResult, group_name: str, result_name: str,
+                  mask_layers: Sequence[tuple[str, str]]):
+    """add_result_layers as one undo step; returns the result layer."""
+    Gimp.context_push()
+    image.undo_group_start()
+    try:
+        _, result_layer = add_result_layers(image, layer, result, group_name, result_name, mask_layers)
+    finally:
+        image.undo_group_end()
+        Gimp.context_pop()
+    Gimp.displays_flush()
+    return result_layer
 
 
 class GimpProgress:
@@ -254,21 +289,12 @@ class GimpProgress:
         Gimp.progress_end()
 
 
-def remove_object(image, drawables, settings: RemoveSettings,
-                  client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
-                  log: Callable[[str], None] | None = None):
-    """Runs the whole removal; returns the new result layer; raises PluginError with the sentence to show."""
-    layer = source_layer(image, drawables)
-    mask, target = None, None
-    if settings.target in (TARGET_CLASS, TARGET_SELECTION_HINT):
-        target, label = object_target(image, layer, settings)
-    else:
-        mask, label = target_mask(image, layer, settings)
-    pixels, channels = read_pixels(layer)
-    request = RemoveRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
-                            mask=mask, target=target, dilation_px=settings.dilation_px, quality=settings.quality,
-                            iterations=settings.iterations)
-    progress = GimpProgress(f"Removing the object from '{layer.get_name()}'")
+def run_edit(server: str, call: Callable[[SemanticEditClient, Callable[[Progress], None]], EditResult],
+             progress_title: str, client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+             log: Callable[[str], None] | None = None) -> EditResult:
+    """call(client, on_progress) with a client of `server` and GIMP's progress bar titled `progress_title`; logs each
+    stage once; every client error becomes a PluginError with its sentence."""
+    progress = GimpProgress(progress_title)
     stages_seen = set()
 
     def on_progress(event: Progress) -> None:
@@ -279,11 +305,11 @@ def remove_object(image, drawables, settings: RemoveSettings,
 
     try:
         try:
-            client = client_factory(settings.server)
+            client = client_factory(server)
         except SemanticEditClientError as error:
             raise PluginError(str(error)) from None
         try:
-            result = client.remove(request, on_progress=on_progress)
+            result = call(client, on_progress)
         except ObjectNotFoundError as error:
             raise PluginError(f"{error} {DETECT_HINT}") from None
         except SemanticEditClientError as error:
@@ -292,17 +318,29 @@ def remove_object(image, drawables, settings: RemoveSettings,
             client.close()
     finally:
         progress.end()
-    if log is not None:
-        spent = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
-        found = f", object id(s) {', '.join(map(str, result.object_ids))}" if result.object_ids else ""
-        log(f"done: {result.iterations} iterations, dilation {result.dilation_px} px{found}, server time: {spent}")
+    return result
 
-    Gimp.context_push()
-    image.undo_group_start()
-    try:
-        _, result_layer = add_result_layers(image, layer, result, label)
-    finally:
-        image.undo_group_end()
-        Gimp.context_pop()
-    Gimp.displays_flush()
-    return result_layer
+
+def result_log(result: EditResult, summary: str) -> str:
+    """The "done" line: what the edit did, the objects a class or box target named, the server's time per stage."""
+    spent = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
+    found = f", object id(s) {', '.join(map(str, result.object_ids))}" if result.object_ids else ""
+    return f"done: {summary}{found}, server time: {spent}"
+
+
+def remove_object(image, drawables, settings: RemoveSettings,
+                  client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+                  log: Callable[[str], None] | None = None):
+    """Runs the whole removal; returns the new result layer; raises PluginError with the sentence to show."""
+    layer = source_layer(image, drawables)
+    mask, target, label = edit_target(image, layer, settings)
+    pixels, channels = read_pixels(layer)
+    request = RemoveRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
+                            mask=mask, target=target, dilation_px=settings.dilation_px, quality=settings.quality,
+                            iterations=settings.iterations)
+    result = run_edit(settings.server, lambda client, on_progress: client.remove(request, on_progress=on_progress),
+                      f"Removing the object from '{layer.get_name()}'", client_factory, log)
+    if log is not None:
+        log(result_log(result, f"{result.iterations} iterations, dilation {result.dilation_px} px"))
+    return insert_result(image, layer, result, f"Remove: {label}", f"{layer.get_name()} (object removed)",
+                         REMOVE_MASK_LAYERS)

@@ -4,12 +4,15 @@
 #
 # Procedures (menu Filters > Semantic Edit):
 #   semantic-edit-remove   Remove Object...    fills the object's place with the image's own background.
+#   semantic-edit-recolor  Recolor Object...   gives the object a new colour; its shading and highlights stay.
 #   semantic-edit-detect   Detect Objects...   adds a layer group "Objects": one mask layer per object found.
 #
 # Run them from a script like any procedure:
 #   proc = Gimp.get_pdb().lookup_procedure("semantic-edit-remove"); cfg = proc.create_config(); ...; proc.run(cfg)
 # semantic-edit-remove: target, mask-layer, class-name, instance, dilation, quality, score-threshold, max-objects,
 #   server, iterations; returns result-layer.
+# semantic-edit-recolor: target, mask-layer, class-name, instance, color (a GeglColor), strength, lightness, edge,
+#   score-threshold, max-objects, server; returns result-layer.
 # semantic-edit-detect: score-threshold, max-objects, server; returns objects-group and relations (one per line).
 from __future__ import annotations
 
@@ -27,17 +30,22 @@ for _path in (_HERE, os.path.join(_HERE, "vendor")):  # ends as [vendor, this fo
 import gi  # noqa: E402
 
 gi.require_version("Gimp", "3.0")
-from gi.repository import GLib, GObject, Gimp  # noqa: E402
+gi.require_version("Gegl", "0.4")
+from gi.repository import GLib, GObject, Gegl, Gimp  # noqa: E402
 
 import detect_objects  # noqa: E402
+import recolor_object  # noqa: E402
 import remove_object  # noqa: E402
-from semantic_edit_client import DEFAULT_ADDRESS, QUALITY_PRESETS  # noqa: E402
+from semantic_edit_client import DEFAULT_ADDRESS, MAX_EDGE_PX, QUALITY_PRESETS  # noqa: E402
 
 PROCEDURE_REMOVE = "semantic-edit-remove"
+PROCEDURE_RECOLOR = "semantic-edit-recolor"
 PROCEDURE_DETECT = "semantic-edit-detect"
 MENU_PATH = "<Image>/Filters/Semantic Edit/"
 DIALOG_FIELDS = ["target", "mask-layer", "class-name", "instance", "dilation", "quality", "score-threshold",
                  "max-objects", "server"]
+RECOLOR_DIALOG_FIELDS = ["target", "mask-layer", "class-name", "instance", "color", "strength", "lightness", "edge",
+                         "score-threshold", "max-objects", "server"]
 DETECT_DIALOG_FIELDS = ["score-threshold", "max-objects", "server"]
 DEFAULT_SCORE_THRESHOLD = 0.5  # the server's default
 # The server address a person typed, kept in GIMP's parasiterc: GIMP itself remembers the dialog's values only after
@@ -93,13 +101,24 @@ def _ask(procedure, run_mode, config, title: str, fields) -> bool:
 
 
 def run_remove(procedure, run_mode, image, drawables, config, data):
-    if not _ask(procedure, run_mode, config, "Remove Object", DIALOG_FIELDS):
+    return _run_edit(procedure, run_mode, image, drawables, config, "Remove Object", DIALOG_FIELDS,
+                     remove_object.settings_from_config, remove_object.remove_object)
+
+
+def run_recolor(procedure, run_mode, image, drawables, config, data):
+    return _run_edit(procedure, run_mode, image, drawables, config, "Recolor Object", RECOLOR_DIALOG_FIELDS,
+                     recolor_object.settings_from_config, recolor_object.recolor_object)
+
+
+def _run_edit(procedure, run_mode, image, drawables, config, title, fields, read_settings, edit):
+    """An edit procedure's run: the dialog, the checked settings, the edit; returns the result layer or the error."""
+    if not _ask(procedure, run_mode, config, title, fields):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
     try:
-        settings = remove_object.settings_from_config(config)
+        settings = read_settings(config)
         if run_mode == Gimp.RunMode.INTERACTIVE:
             _remember_server(settings.server)
-        result_layer = remove_object.remove_object(image, drawables, settings, log=_log)
+        result_layer = edit(image, drawables, settings, log=_log)
     except remove_object.PluginError as error:
         _log(f"failed: {error}")
         return _error(procedure, str(error))
@@ -142,7 +161,7 @@ def _choice(options) -> "Gimp.Choice":
 
 class SemanticEdit(Gimp.PlugIn):
     def do_query_procedures(self):
-        return [PROCEDURE_REMOVE, PROCEDURE_DETECT]
+        return [PROCEDURE_REMOVE, PROCEDURE_RECOLOR, PROCEDURE_DETECT]
 
     def do_set_i18n(self, name):
         return False
@@ -150,6 +169,8 @@ class SemanticEdit(Gimp.PlugIn):
     def do_create_procedure(self, name):
         if name == PROCEDURE_DETECT:
             return self._detect_procedure(name)
+        if name == PROCEDURE_RECOLOR:
+            return self._recolor_procedure(name)
         if name != PROCEDURE_REMOVE:
             return None
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_remove, None)
@@ -167,24 +188,7 @@ class SemanticEdit(Gimp.PlugIn):
             name)
         procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
         flags = GObject.ParamFlags.READWRITE
-        procedure.add_choice_argument(
-            "target", "_Target", "Which pixels are the object", _choice([
-                ("selection", "Selection", "The current selection marks the object"),
-                ("mask-layer", "Mask layer", "A layer marks the object: white (nonzero) = object, black = keep; "
-                 "e.g. a layer of Detect Objects"),
-                ("class", "Class", "The server finds the object by its class name (and instance number)"),
-                ("selection-hint", "Object in selection", "The server finds the object whose box best matches the "
-                 "selection's bounding box (of the class named, if any)"),
-            ]), "selection", flags)
-        procedure.add_layer_argument(
-            "mask-layer", "_Mask layer", "The layer that marks the object (white = object), for target mask-layer",
-            True, flags)
-        procedure.add_string_argument(
-            "class-name", "C_lass name", "The object's class, e.g. 'person' or 'dog', for target class (required) "
-            "and selection-hint (empty = any class)", "", flags)
-        procedure.add_int_argument(
-            "instance", "_Instance", "Which one of the class, counted from 1 left to right (as Detect Objects "
-            "numbers them), for target class; 0 = every one", 0, 1000, 0, flags)
+        _add_target_arguments(procedure, flags)
         procedure.add_int_argument(
             "dilation", "_Dilation (px)", "How far the hole reaches beyond the object, in pixels; -1 = automatic",
             -1, 256, -1, flags)
@@ -199,6 +203,44 @@ class SemanticEdit(Gimp.PlugIn):
             0, 20000, 0, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object removed", False, flags)
+        return procedure
+
+    def _recolor_procedure(self, name):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_recolor, None)
+        procedure.set_image_types("RGB*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("Recolor Object...")
+        procedure.add_menu_path(MENU_PATH)
+        procedure.set_documentation(
+            "Give an object a new colour, keeping its shading and highlights",
+            "Sends the active layer and the object's mask (the selection, or a mask layer where white = object) "
+            "to the Semantic Edit server, which changes the object's hue and chroma to the colour's (in CIE LCh) "
+            "and, with Lightness 1, its lit lightness too; shadows stay dark and highlights white. Or names the "
+            "object by class or by the selection's box, as Remove Object does. The result arrives as a new layer "
+            "group above the layer: the recoloured pixels plus the object and edge masks (hidden). The layer "
+            "itself is never changed. Needs a running server: `semantic-edit serve`.",
+            name)
+        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+        flags = GObject.ParamFlags.READWRITE
+        _add_target_arguments(procedure, flags)
+        Gegl.init(None)  # a GeglColor needs babl, which GIMP starts only to run a procedure, not to register it
+        procedure.add_color_argument(
+            "color", "_Color", "The object's new colour", False,
+            Gegl.Color.new(recolor_object.color_hex(recolor_object.DEFAULT_COLOR)), flags)
+        procedure.add_double_argument(
+            "strength", "St_rength", "How far the object moves to the new colour, 0..1 (1 = all the way)",
+            0.0, 1.0, 1.0, flags)
+        procedure.add_double_argument(
+            "lightness", "Li_ghtness", "1: the object takes the colour's lightness (a dark object painted yellow "
+            "turns a bright yellow, with its shading); 0: each pixel keeps its lightness, only hue and chroma "
+            "change", 0.0, 1.0, 1.0, flags)
+        procedure.add_int_argument(
+            "edge", "_Edge (px)", "Soft edge beyond the object over which the change fades out, in pixels; "
+            "raise it when a rim of the old colour remains", 0, MAX_EDGE_PX, recolor_object.DEFAULT_EDGE_PX, flags)
+        _add_detection_arguments(procedure, flags)
+        _add_server_argument(procedure, flags)
+        procedure.add_layer_return_value(
+            "result-layer", "Result layer", "The new layer with the object recoloured", False, flags)
         return procedure
 
     def _detect_procedure(self, name):
@@ -225,6 +267,27 @@ class SemanticEdit(Gimp.PlugIn):
         procedure.add_string_return_value(
             "relations", "Relations", "One relation per line, e.g. 'person 1 left of dog 1'", "", flags)
         return procedure
+
+
+def _add_target_arguments(procedure, flags) -> None:
+    procedure.add_choice_argument(
+        "target", "_Target", "Which pixels are the object", _choice([
+            ("selection", "Selection", "The current selection marks the object"),
+            ("mask-layer", "Mask layer", "A layer marks the object: white (nonzero) = object, black = keep; "
+             "e.g. a layer of Detect Objects"),
+            ("class", "Class", "The server finds the object by its class name (and instance number)"),
+            ("selection-hint", "Object in selection", "The server finds the object whose box best matches the "
+             "selection's bounding box (of the class named, if any)"),
+        ]), "selection", flags)
+    procedure.add_layer_argument(
+        "mask-layer", "_Mask layer", "The layer that marks the object (white = object), for target mask-layer",
+        True, flags)
+    procedure.add_string_argument(
+        "class-name", "C_lass name", "The object's class, e.g. 'person' or 'dog', for target class (required) "
+        "and selection-hint (empty = any class)", "", flags)
+    procedure.add_int_argument(
+        "instance", "_Instance", "Which one of the class, counted from 1 left to right (as Detect Objects "
+        "numbers them), for target class; 0 = every one", 0, 1000, 0, flags)
 
 
 def _add_detection_arguments(procedure, flags) -> None:

@@ -8,6 +8,7 @@ how to fix it. Every failure is a SemanticEditClientError whose str() is the sen
     result = client.remove(RemoveRequest(width, height, channels, pixels, mask, quality="fast"), on_progress=print)
     result.patch  # result.region.width x result.region.height x channels bytes
     result = client.remove(RemoveRequest(width, height, channels, pixels, target=ObjectTarget("person", 2)))
+    result = client.recolor(RecolorRequest(width, height, channels, pixels, mask, color=(42, 75, 215)))
     scene = client.detect(DetectRequest(width, height, channels, pixels, max_objects=4))
     scene.objects[0].label, scene.objects[0].mask  # "person 1", mask_region.width x mask_region.height bytes
 """
@@ -24,10 +25,11 @@ EDIT_TIMEOUT_S = 6 * 3600.0  # a "best" removal of a large object on a CPU can t
 CLIENT_MAX_MESSAGE_BYTES = 2**31 - 1
 REQUEST_OVERHEAD_BYTES = 4096  # proto framing and options around the pixel and mask bytes
 QUALITY_PRESETS = ("fast", "balanced", "best")
+MAX_EDGE_PX = 64  # the server's limit on a recolour's soft edge (RecolorEdit, EditOptions.dilation_px)
 # How much of the progress bar each stage fills: (start, end). "queued" stays at 0 while jobs wait ahead; "detect"
 # runs only for targets named by class or box.
 STAGE_SPANS = {"queued": (0.0, 0.0), "detect": (0.0, 0.05), "prepare": (0.05, 0.1), "inpaint": (0.1, 0.95),
-               "composite": (0.95, 1.0)}
+               "recolor": (0.1, 0.95), "composite": (0.95, 1.0)}
 WAIT_POLL_S = 0.25  # how often detect() calls on_wait while the server works (a progress bar's pulse)
 
 
@@ -172,6 +174,15 @@ class ObjectTarget:
         _check_detection(self.score_threshold, self.max_objects)
 
 
+def _check_target(width: int, height: int, mask: bytes | None, target: ObjectTarget | None, edit: str) -> None:
+    if (mask is None) == (target is None):
+        raise InvalidRequestError(f"A {edit} needs exactly one of a mask and an object target")
+    if target is not None:
+        target.check()
+    elif len(mask) != width * height:
+        raise InvalidRequestError(f"The mask must have one byte per pixel ({width * height}); got {len(mask)}")
+
+
 @dataclass(frozen=True)
 class RemoveRequest:
     """A removal job.
@@ -201,25 +212,60 @@ class RemoveRequest:
     def check(self) -> None:
         """Raises InvalidRequestError when the sizes do not add up (caught here, before anything is sent)."""
         _check_image(self.width, self.height, self.channels, self.pixels)
-        if (self.mask is None) == (self.target is None):
-            raise InvalidRequestError("A removal needs exactly one of a mask and an object target")
-        if self.target is not None:
-            self.target.check()
-        elif len(self.mask) != self.width * self.height:
-            raise InvalidRequestError(
-                f"The mask must have one byte per pixel ({self.width * self.height}); got {len(self.mask)}")
+        _check_target(self.width, self.height, self.mask, self.target, "removal")
         if self.quality not in QUALITY_PRESETS:
             raise InvalidRequestError(
                 f"Unknown quality '{self.quality}'; use one of: {', '.join(QUALITY_PRESETS)}")
 
 
 @dataclass(frozen=True)
+class RecolorRequest:
+    """A recolour job: the object's hue and chroma become the colour's, its shading and highlights stay.
+
+    width, height, channels, pixels, mask, target: as RemoveRequest's (alpha passes through unchanged).
+    color: the new colour, sRGB (red, green, blue), 0..255 each.
+    strength: 0..1, how far each pixel moves to its new colour (1 = all the way).
+    lightness: 0..1; 1 maps the object's lit lightness to the colour's (black and white highlights stay), 0 keeps
+        every pixel's lightness (only hue and chroma change).
+    edge_px: 0..MAX_EDGE_PX, the soft edge beyond the mask over which the change fades out; None = the server's (1).
+    """
+
+    width: int
+    height: int
+    channels: int
+    pixels: bytes
+    mask: bytes | None = None
+    target: ObjectTarget | None = None
+    color: tuple[int, int, int] = (0, 0, 255)
+    strength: float = 1.0
+    lightness: float = 1.0
+    edge_px: int | None = None
+
+    def check(self) -> None:
+        """Raises InvalidRequestError when a size or a value is wrong (caught here, before anything is sent)."""
+        _check_image(self.width, self.height, self.channels, self.pixels)
+        _check_target(self.width, self.height, self.mask, self.target, "recolour")
+        color = tuple(self.color)
+        if len(color) != 3 or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255
+                                      for c in color):
+            raise InvalidRequestError(f"The colour must be three integers 0..255 (red, green, blue); got {self.color}")
+        for name, value in (("strength", self.strength), ("lightness", self.lightness)):
+            if not 0.0 <= value <= 1.0:  # also refuses NaN
+                raise InvalidRequestError(f"The {name} must be between 0 and 1; got {value}")
+        if self.edge_px is not None and not 0 <= self.edge_px <= MAX_EDGE_PX:
+            raise InvalidRequestError(f"The edge must be between 0 and {MAX_EDGE_PX} px; got {self.edge_px}")
+
+
+@dataclass(frozen=True)
 class RemoveResult:
-    """What the server sent back.
+    """What the server sent back for an edit (removal or recolour).
 
     region: the part of the image the edit changed; every pixel outside it is unchanged.
     patch: region.width x region.height x channels bytes, the edited pixels of `region`.
-    masks: name ("object", "hole") -> region.width x region.height bytes, 255 = inside.
+    masks: name ("object", and "hole" for a removal or "edge" for a recolour) -> region.width x region.height bytes,
+        255 = inside.
+    iterations: the optimisation steps a removal ran (0 for a recolour).
+    dilation_px: how far the hole reached beyond the object; for a recolour, the soft edge's width.
     """
 
     region: Region
@@ -230,6 +276,9 @@ class RemoveResult:
     dilation_px: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     object_ids: tuple[int, ...] = ()  # the detected objects a class or box target named (empty for a mask)
+
+
+EditResult = RemoveResult  # what remove() and recolor() return
 
 
 @dataclass(frozen=True)
@@ -399,12 +448,22 @@ class SemanticEditClient:
         Raises a SemanticEditClientError subclass for every failure. If this process dies mid-job, the server sees
         the connection drop and stops the job.
         """
+        return self._edit(request, "remove", "removal", on_progress)
+
+    def recolor(self, request: RecolorRequest,
+                on_progress: Callable[[Progress], None] | None = None) -> EditResult:
+        """Runs one recolour (masks "object" and "edge"); otherwise as remove()."""
+        return self._edit(request, "recolor", "recolouring", on_progress)
+
+    def _edit(self, request: RemoveRequest | RecolorRequest, edit: str, edit_text: str,
+              on_progress: Callable[[Progress], None] | None) -> EditResult:
         request.check()
         info = self.get_info()  # fails fast, with the start command, when no server runs
-        if "remove" not in info.edits:
+        if edit not in info.edits:
             raise InvalidRequestError(
-                f"The server at {self.address} (version {info.version}) does not offer removal; "
-                f"it offers: {', '.join(info.edits) or 'nothing'}")
+                f"The server at {self.address} (version {info.version}) does not offer {edit_text}; "
+                f"it offers: {', '.join(info.edits) or 'nothing'}. Update the Semantic Edit server, or start one "
+                "of this plug-in's version.")
         self._check_size(info, len(request.pixels) + len(request.mask or b"") + REQUEST_OVERHEAD_BYTES)
         stream = self._stub.Edit(self._request_to_proto(request), timeout=self.edit_timeout_s)
         try:
@@ -457,7 +516,7 @@ class SemanticEditClient:
         pixel_format = pb.PIXEL_FORMAT_RGB8 if channels == 3 else pb.PIXEL_FORMAT_RGBA8
         return pb.Image(width=width, height=height, format=pixel_format, data=pixels)
 
-    def _target_to_proto(self, request: RemoveRequest):
+    def _target_to_proto(self, request: RemoveRequest | RecolorRequest):
         pb = self._pb
         if request.target is None:
             return pb.Target(mask=pb.Mask(width=request.width, height=request.height, data=request.mask))
@@ -498,16 +557,25 @@ class SemanticEditClient:
         return SceneGraph(objects=tuple(objects), relations=tuple(relations), model=graph.model,
                           seconds=graph.seconds)
 
-    def _request_to_proto(self, request: RemoveRequest):
+    def _request_to_proto(self, request: RemoveRequest | RecolorRequest):
         pb = self._pb
+        image = self._image_to_proto(request.width, request.height, request.channels, request.pixels)
+        if isinstance(request, RecolorRequest):
+            red, green, blue = request.color
+            recolor = pb.RecolorEdit(target=self._target_to_proto(request),
+                                     color=pb.Color(red=red, green=green, blue=blue),
+                                     strength=request.strength, lightness=request.lightness)
+            options = pb.EditOptions()
+            if request.edge_px is not None:
+                options.dilation_px = request.edge_px
+            return pb.EditRequest(image=image, recolor=recolor, options=options)
         options = pb.EditOptions(quality=request.quality, seed=request.seed)
         if request.dilation_px is not None:
             options.dilation_px = request.dilation_px
         if request.iterations is not None:
             options.iterations = request.iterations
-        return pb.EditRequest(
-            image=self._image_to_proto(request.width, request.height, request.channels, request.pixels),
-            remove=pb.RemoveEdit(target=self._target_to_proto(request)), options=options)
+        return pb.EditRequest(image=image, remove=pb.RemoveEdit(target=self._target_to_proto(request)),
+                              options=options)
 
     def _result_from_proto(self, result, channels: int) -> RemoveResult:
         r = result.region
@@ -546,7 +614,7 @@ class SemanticEditClient:
             return SegmentationUnavailableError(
                 f"The server at {self.address} cannot find objects (by class or box) because its segmentation "
                 f"model is not loaded: {details or 'no details'}. Then restart the server (`{SERVE_COMMAND}`). "
-                "Removing a selected or masked object works without it.")
+                "Editing a selected or masked object works without it.")
         if code == codes.RESOURCE_EXHAUSTED:
             return ServerBusyError(details or f"The server at {self.address} is busy; try again shortly")
         if code == codes.CANCELLED:

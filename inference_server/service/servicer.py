@@ -17,7 +17,7 @@ from ..device import ComputeDevice
 from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
 from ..pipeline.detect import detect_scene, find_target
 from ..pipeline.options import PRESETS
-from ..pipeline.recolor import recolor_object
+from ..pipeline.recolor import STAGE_RECOLOR, recolor_object
 from ..pipeline.remove import STAGE_QUEUED, remove_object
 from ..segmentation.errors import ModelUnavailableError, NotFoundError
 from . import convert, convert_scene
@@ -137,7 +137,9 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
                 target = find_target(segmenter, edit.image, edit.query, edit.detection, progress)
                 object_mask, object_ids = target.mask, target.object_ids
             if edit.kind == "recolor":
+                progress(STAGE_RECOLOR, 0, 1, "Recolouring the object")
                 result = recolor_object(edit.image, object_mask, edit.options)
+                progress(STAGE_RECOLOR, 1, 1, "Recolouring the object")
             else:
                 result = remove_object(edit.image, object_mask, edit.options, device=self.device.torch_device,
                                        progress=progress, should_stop=job.should_stop)

@@ -1,8 +1,9 @@
 # Batch script run inside a real GIMP 3 by tests/test_gimp_end_to_end.py:
 #   gimp-console-3.0 -i --quit --batch-interpreter=python-fu-eval -b "exec(open('.../remove_batch.py').read())"
 # It reads the cases' settings from the JSON file named by $SEMANTIC_EDIT_BATCH_CONFIG, drives the
-# semantic-edit-remove and semantic-edit-detect procedures NONINTERACTIVE the way a user's script would, and writes
-# what it found (statuses, messages, returned values, layer tree, pixels as base64, parasites) to config["results"].
+# semantic-edit-remove, semantic-edit-recolor and semantic-edit-detect procedures NONINTERACTIVE the way a user's
+# script would, and writes what it found (statuses, messages, returned values, layer tree, pixels as base64,
+# parasites, the selection sent) to config["results"].
 # It asserts nothing itself: pytest does, so that failures show there. One case failing in an unexpected way is
 # recorded and the next case still runs.
 import base64
@@ -17,11 +18,13 @@ import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
-from gi.repository import Gegl, Gimp, Gio  # noqa: E402
+gi.require_version("Babl", "0.1")
+from gi.repository import Babl, Gegl, Gimp, Gio  # noqa: E402
 
 CONFIG = json.load(open(os.environ["SEMANTIC_EDIT_BATCH_CONFIG"]))
 PROCEDURE = "semantic-edit-remove"
 DETECT_PROCEDURE = "semantic-edit-detect"
+RECOLOR_PROCEDURE = "semantic-edit-recolor"
 FORMATS = {3: "R'G'B' u8", 4: "R'G'B'A u8"}
 
 
@@ -89,6 +92,28 @@ def run_remove(image, layer, run_mode=Gimp.RunMode.NONINTERACTIVE, **arguments):
     return status, message, layer_id, seconds
 
 
+def run_recolor(image, layer, run_mode=Gimp.RunMode.NONINTERACTIVE, **arguments):
+    """Calls semantic-edit-recolor, the colour given as a string Gegl.Color.new reads (e.g. '#2a4bd7'); returns as
+    run_remove."""
+    if "color" in arguments:
+        arguments["color"] = Gegl.Color.new(arguments["color"])
+    status, message, returned, seconds = run_procedure(RECOLOR_PROCEDURE, image, layer, run_mode, **arguments)
+    layer_id = returned[0] if status == "SUCCESS" and returned else None
+    return status, message, layer_id, seconds
+
+
+def color_bytes(color):
+    return list(bytes(color.get_bytes(Babl.format("R'G'B'A u8")).get_data()))
+
+
+def selection_record(image, layer):
+    """The selection over the layer's pixels, one byte per pixel (what the plug-in reads as the object's mask)."""
+    _, x, y = layer.get_offsets()
+    rect = Gegl.Rectangle.new(x, y, layer.get_width(), layer.get_height())
+    data = bytes(image.get_selection().get_buffer().get(rect, 1.0, "Y' u8", Gegl.AbyssPolicy.NONE))
+    return base64.b64encode(data).decode("ascii")
+
+
 def source_record(layer, before):
     after, channels = pixels(layer)
     _, x, y = layer.get_offsets()
@@ -105,11 +130,12 @@ def layer_above(image, layer):
     return siblings[position - 1] if position > 0 else None
 
 
-def edit_case(image, layer, **arguments):
-    """Runs one edit and records everything pytest checks: status, message, the tree, the new group's pixels."""
+def edit_case(image, layer, run=run_remove, **arguments):
+    """Runs one edit (run_remove or run_recolor) and records everything pytest checks: status, message, the tree,
+    the new group's pixels."""
     before, _ = pixels(layer)
     tree_before = layer_tree(image)
-    status, message, layer_id, seconds = run_remove(image, layer, **arguments)
+    status, message, layer_id, seconds = run(image, layer, **arguments)
     above = layer_above(image, layer)
     record = {
         "status": status, "message": message, "returned_layer_id": layer_id, "seconds": seconds,
@@ -148,9 +174,9 @@ def add_layer_from_file(image, path, name, position=0):
     return layer
 
 
-def offset_image():
-    """The scene's layer moved to config["layer_offset"] on a larger canvas."""
-    image = load(CONFIG["image"])
+def offset_image(path=None):
+    """The scene's layer (or the image at `path`'s) moved to config["layer_offset"] on a larger canvas."""
+    image = load(path or CONFIG["image"])
     layer = image.get_layers()[0]
     dx, dy = CONFIG["layer_offset"]
     image.resize(image.get_width() + dx + 11, image.get_height() + dy + 7, dx, dy)
@@ -168,7 +194,14 @@ def registration(name):
 
 
 def case_registered():
-    return {**registration(PROCEDURE), "detect": registration(DETECT_PROCEDURE)}
+    recolor = registration(RECOLOR_PROCEDURE)
+    if recolor["registered"]:
+        config = Gimp.get_pdb().lookup_procedure(RECOLOR_PROCEDURE).create_config()
+        recolor["default_color"] = color_bytes(config.get_property("color"))
+        recolor["defaults"] = {name: config.get_property(name) for name in ("strength", "lightness", "edge")}
+        config.set_property("strength", 1.5)  # out of range: GObject warns and keeps the value
+        recolor["strength_after_setting_1.5"] = config.get_property("strength")
+    return {**registration(PROCEDURE), "detect": registration(DETECT_PROCEDURE), "recolor": recolor}
 
 
 def case_selection():
@@ -289,6 +322,37 @@ def case_unknown_class():
     image = load(CONFIG["image"])
     return edit_case(image, image.get_layers()[0], target="class", class_name="unicorn",
                      max_objects=CONFIG["max_objects"], server=CONFIG["detect_server"])
+
+
+def case_recolor_selection():
+    # An RGBA layer moved on a larger canvas, every option away from its default.
+    image, layer = offset_image(CONFIG["rgba_image"])
+    dx, dy = CONFIG["layer_offset"]
+    select_ellipse(image, CONFIG["disc_box"], dx, dy)
+    record = edit_case(image, layer, run=run_recolor, target="selection", server=CONFIG["server"],
+                       **CONFIG["recolor"])
+    record["selection"] = selection_record(image, layer)
+    return record
+
+
+def case_recolor_class():
+    image = load(CONFIG["image"])
+    Gimp.Selection.none(image)
+    return edit_case(image, image.get_layers()[0], run=run_recolor, target="class", class_name="person",
+                     instance=1, score_threshold=CONFIG["score_threshold"], max_objects=CONFIG["max_objects"],
+                     server=CONFIG["detect_server"])
+
+
+def case_recolor_no_selection():
+    image = load(CONFIG["image"])
+    Gimp.Selection.none(image)
+    return edit_case(image, image.get_layers()[0], run=run_recolor, target="selection", server=CONFIG["server"])
+
+
+def case_recolor_whole_layer():
+    image = load(CONFIG["image"])
+    Gimp.Selection.all(image)  # the server refuses: the object's colour is judged against the rest
+    return edit_case(image, image.get_layers()[0], run=run_recolor, target="selection", server=CONFIG["server"])
 
 
 def case_long_job():
