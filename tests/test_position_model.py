@@ -31,7 +31,6 @@ def request(*triplets, size=None, target="red cube") -> PlacementRequest:
 
 @pytest.fixture(scope="module")
 def predictor() -> PositionPredictor:
-    torch.set_num_threads(1)
     return PositionPredictor()
 
 
