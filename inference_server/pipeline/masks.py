@@ -8,6 +8,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+
+from ..errors import InvalidInputError
 from scipy import ndimage
 
 
@@ -103,3 +105,20 @@ def composite(original: np.ndarray, fill: np.ndarray, alpha: np.ndarray) -> np.n
     touched = alpha > 0
     out[..., :3][touched] = np.clip(np.rint(blended[touched]), 0, 255).astype(np.uint8)
     return out
+
+
+def validate_image_and_mask(image: np.ndarray, object_mask: np.ndarray, *, verb: str, whole_image_reason: str) -> None:
+    """Raises InvalidInputError with a sentence when the pair cannot be edited: not 8-bit RGB(A), a mask of another
+    size, an empty mask, or one covering the whole image. verb: what the edit does ("remove"); whole_image_reason:
+    why the whole image cannot be the object."""
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
+        raise InvalidInputError(f"the image must be 8-bit RGB or RGBA; got shape {image.shape} of {image.dtype}")
+    height, width = image.shape[:2]
+    if object_mask.shape != (height, width):
+        mh, mw = object_mask.shape[:2]
+        raise InvalidInputError(
+            f"the mask is {mw}x{mh} but the image is {width}x{height}; give a mask of the image's size")
+    if not object_mask.any():
+        raise InvalidInputError(f"the mask is empty: mark the object to {verb} (nonzero pixels = object)")
+    if object_mask.all():
+        raise InvalidInputError(f"the mask covers the whole image: {whole_image_reason}; mark only the object")

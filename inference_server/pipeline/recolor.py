@@ -30,7 +30,7 @@ import numpy as np
 from skimage.color import lab2lch, lab2rgb, lch2lab, rgb2lab  # CIE 1976 L*a*b* and LCh(ab), D65
 
 from ..errors import InvalidInputError
-from .masks import Region, bounding_region, composite, dilate, paste_alpha
+from .masks import Region, bounding_region, composite, dilate, paste_alpha, validate_image_and_mask
 
 STAGE_PREPARE = "prepare"
 STAGE_RECOLOR = "recolor"
@@ -136,18 +136,8 @@ class RecolorResult:
 
 def validate_recolor_input(image: np.ndarray, object_mask: np.ndarray) -> None:
     """Raises InvalidInputError with a sentence when the image/mask pair cannot be recoloured."""
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
-        raise InvalidInputError(f"the image must be 8-bit RGB or RGBA; got shape {image.shape} of {image.dtype}")
-    height, width = image.shape[:2]
-    if object_mask.shape != (height, width):
-        mh, mw = object_mask.shape[:2]
-        raise InvalidInputError(
-            f"the mask is {mw}x{mh} but the image is {width}x{height}; give a mask of the image's size")
-    if not object_mask.any():
-        raise InvalidInputError("the mask is empty: mark the object to recolour (nonzero pixels = object)")
-    if object_mask.all():
-        raise InvalidInputError(
-            "the mask covers the whole image: the object's colour is judged against the rest; mark only the object")
+    validate_image_and_mask(image, object_mask, verb="recolour",
+                            whole_image_reason="the object's colour is judged against the rest")
 
 
 def lab_to_srgb(lab: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ import torch
 
 from ..errors import InvalidInputError
 from ..inpainting.background_guided_dip import FitSettings, fit_window
-from .masks import Region, auto_dilation_px, bounding_region, composite, dilate, paste_alpha
+from .masks import (Region, auto_dilation_px, bounding_region, composite, dilate, paste_alpha,
+                    validate_image_and_mask)
 from .options import RemoveOptions
 
 # Stage names, as reported in progress events and timings.
@@ -47,18 +48,8 @@ class RemoveResult:
 
 def validate_remove_input(image: np.ndarray, object_mask: np.ndarray) -> None:
     """Raises InvalidInputError with a sentence when the image/mask pair cannot be edited."""
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
-        raise InvalidInputError(f"the image must be 8-bit RGB or RGBA; got shape {image.shape} of {image.dtype}")
-    height, width = image.shape[:2]
-    if object_mask.shape != (height, width):
-        mh, mw = object_mask.shape[:2]
-        raise InvalidInputError(
-            f"the mask is {mw}x{mh} but the image is {width}x{height}; give a mask of the image's size")
-    if not object_mask.any():
-        raise InvalidInputError("the mask is empty: mark the object to remove (nonzero pixels = object)")
-    if object_mask.all():
-        raise InvalidInputError(
-            "the mask covers the whole image: nothing is left to learn the background from; mark only the object")
+    validate_image_and_mask(image, object_mask, verb="remove",
+                            whole_image_reason="nothing is left to learn the background from")
 
 
 def known_background(image: np.ndarray) -> np.ndarray:

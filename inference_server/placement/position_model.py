@@ -17,16 +17,17 @@ The architecture is a PositionModelConfig, saved as JSON beside the weights (`<n
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from ..segmentation.errors import ModelUnavailableError, WeightsFileError
+from ..segmentation.weights import ArchitectureConfig
 from .vocabulary import CLASSES, PREDICATES, PlacementRequest, class_index
 
 NAME = "position_lstm"
@@ -36,7 +37,7 @@ POSITION_FIX = ("restore the shipped file with `git checkout -- weights/position
 
 
 @dataclass(frozen=True)
-class PositionModelConfig:
+class PositionModelConfig(ArchitectureConfig):
     """The architecture. Fields marked (state) change the state dict's shapes.
 
     predicates, classes: the vocabularies, embedding row i = name i. (state)
@@ -48,6 +49,8 @@ class PositionModelConfig:
     max_triplets: the most triplets per request the model was trained on (SIMBIL A.2: 5).
     mean_box: the training set's mean target box; not used by the net (the evaluation's sanity floor).
     """
+
+    architecture: ClassVar[str] = NAME
 
     predicates: tuple[str, ...] = PREDICATES
     classes: tuple[str, ...] = CLASSES
@@ -73,24 +76,6 @@ class PositionModelConfig:
     def input_width(self) -> int:
         return 2 * self.class_dim + self.predicate_dim + 4 + 1 + 3
 
-    def to_json(self) -> str:
-        return json.dumps({"architecture": NAME, **asdict(self)}, indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> PositionModelConfig:
-        """The config in `text` (as to_json writes). Raises ValueError on anything else."""
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.pop("architecture", None) != NAME:
-            raise ValueError(f"Expected a JSON object with \"architecture\": \"{NAME}\"")
-        names = {field.name for field in fields(cls)}
-        if set(data) != names:
-            raise ValueError(f"Expected the fields {sorted(names)}, but found {sorted(data)}")
-        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
-
-
-def config_path(weights_path: Path) -> Path:
-    """The config JSON that describes `weights_path`: same folder and name, suffix .json."""
-    return Path(weights_path).with_suffix(".json")
 
 
 def read_config(path: Path) -> PositionModelConfig:

@@ -23,9 +23,9 @@ import torch
 
 from ..errors import InvalidInputError
 from ..segmentation.errors import ModelUnavailableError
-from ..segmentation.weights import INSTALL_FIX, find_weights, load_weights
+from ..segmentation.weights import INSTALL_FIX, config_path, find_weights, load_weights
 from .position_model import (NAME, POSITION_FIX, TITLE, PositionLSTM, PositionModelConfig, PositionOutput,
-                             box_to_cwh, clip_boxes, config_path, cwh_to_box, encode, mixture_log_density,
+                             box_to_cwh, clip_boxes, cwh_to_box, encode, mixture_log_density,
                              read_config)
 from .satisfaction import DEFAULT_IMAGE_SIZE, satisfied
 from .vocabulary import Box01, PlacementRequest

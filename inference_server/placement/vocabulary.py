@@ -34,17 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError
+from ..scene_graph.relations import ABOVE, BEHIND, BELOW, IN_FRONT_OF, LEFT_OF, NEAR, ON, RIGHT_OF
 from ..scenes import CLASSES as SCENE_CLASSES
 
-LEFT_OF = "left of"
-RIGHT_OF = "right of"
-ABOVE = "above"
-BELOW = "below"
-IN_FRONT_OF = "in front of"
-BEHIND = "behind"
 NEXT_TO = "next to"
-NEAR = "near"
-ON = "on"
 UNDER = "under"
 PREDICATES: tuple[str, ...] = (LEFT_OF, RIGHT_OF, ABOVE, BELOW, IN_FRONT_OF, BEHIND, NEXT_TO, NEAR, ON, UNDER)
 CLEVR_PREDICATES: tuple[str, ...] = (LEFT_OF, RIGHT_OF, IN_FRONT_OF, BEHIND)  # from 3D positions in training

@@ -5,16 +5,14 @@ The architecture is built without any download (weights=None, weights_backbone=N
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from torchvision.models.detection import MaskRCNN, MaskRCNN_ResNet50_FPN_V2_Weights, maskrcnn_resnet50_fpn_v2
 
-from .detection import Detection, box_from_corners
-from .segmenter import DEFAULT_SCORE_THRESHOLD, Segmenter
+from .segmenter import DEFAULT_SCORE_THRESHOLD
+from .torchvision_maskrcnn import TorchvisionMaskRCNNSegmenter
 from .weights import find_weights, load_weights
 
 COCO_WEIGHTS = MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1  # url, hash (in the file name) and category names
@@ -58,7 +56,7 @@ def build_maskrcnn(settings: MaskRCNNSettings = MaskRCNNSettings()) -> MaskRCNN:
         box_detections_per_img=settings.max_detections, box_score_thresh=DEFAULT_SCORE_THRESHOLD)
 
 
-class MaskRCNNSegmenter(Segmenter):
+class MaskRCNNSegmenter(TorchvisionMaskRCNNSegmenter):
     """Mask R-CNN on `device`, loaded from `weights_path`, else from models_dir / WEIGHTS_FILE (default: the
     project's models/). detection_size, when given, replaces settings.min_size (max_size grows with it in COCO's
     ratio 1333:800). Raises ModelUnavailableError when the file is missing and WeightsFileError when it is not a
@@ -71,32 +69,14 @@ class MaskRCNNSegmenter(Segmenter):
         if detection_size is not None:
             settings = replace(settings, min_size=detection_size, max_size=max(
                 settings.max_size * detection_size // settings.min_size, detection_size))
-        self.device = torch.device(device)
         self.settings = settings
         self.weights_path = find_weights(WEIGHTS_FILE, explicit=weights_path, models_dir=models_dir, title=TITLE)
-        model = load_weights(lambda: build_maskrcnn(settings), self.weights_path, title=TITLE)
-        self._model = model.eval().to(self.device)
-        self._lock = threading.Lock()  # detect() sets the score threshold on the model for the duration of a call
+        self._use(load_weights(lambda: build_maskrcnn(settings), self.weights_path, title=TITLE), device)
 
     @property
     def class_names(self) -> tuple[str, ...]:
         return tuple(name for name in LABEL_NAMES if name not in UNNAMED_LABELS)
 
-    def _detect(self, image: np.ndarray, score_threshold: float, mask_threshold: float) -> list[Detection]:
-        height, width = image.shape[:2]
-        pixels = torch.tensor(image, device=self.device).permute(2, 0, 1).float().div_(255)  # (3, H, W) in [0, 1]
-        with self._lock, torch.inference_mode():
-            self._model.roi_heads.score_thresh = score_threshold
-            output = self._model([pixels])[0]
-            boxes = output["boxes"].cpu().numpy()  # (N, 4) float32 (x0, y0, x1, y1), ends exclusive, input pixels
-            labels = output["labels"].cpu().numpy()  # (N,) int64 indices into LABEL_NAMES
-            scores = output["scores"].cpu().numpy()  # (N,) float32 in [0, 1]
-            masks = (output["masks"][:, 0] > mask_threshold).cpu().numpy()  # (N, H, W) bool
-        detections = []
-        for box, label, score, mask in zip(boxes, labels, scores, masks):
-            name = LABEL_NAMES[int(label)]
-            if name in UNNAMED_LABELS or not mask.any():
-                continue
-            detections.append(Detection(class_name=name, score=min(max(float(score), 0.0), 1.0),
-                                        box=box_from_corners(*map(float, box), width, height), mask=mask))
-        return detections
+    def _label_name(self, label: int) -> str | None:
+        name = LABEL_NAMES[label]
+        return None if name in UNNAMED_LABELS else name

@@ -15,12 +15,10 @@ normalisation (as in torchvision's Mask R-CNN v1).
 """
 from __future__ import annotations
 
-import json
-import threading
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 from torchvision.models import mobilenet_v3_large
@@ -32,10 +30,10 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredic
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 from ..scenes import CLASSES
-from .detection import Detection, box_from_corners
 from .errors import ModelUnavailableError, WeightsFileError
-from .segmenter import DEFAULT_SCORE_THRESHOLD, Segmenter
-from .weights import INSTALL_FIX, find_weights, load_weights
+from .segmenter import DEFAULT_SCORE_THRESHOLD
+from .torchvision_maskrcnn import TorchvisionMaskRCNNSegmenter
+from .weights import INSTALL_FIX, ArchitectureConfig, config_path, find_weights, load_weights
 
 NAME = "scene_maskrcnn_mobilenet_v3"
 TITLE = "scene Mask R-CNN"
@@ -47,7 +45,7 @@ ROI_POOL_SIZE = 7  # torchvision's box RoIAlign output side; the box head's inpu
 
 
 @dataclass(frozen=True)
-class SceneMaskRCNNConfig:
+class SceneMaskRCNNConfig(ArchitectureConfig):
     """The architecture and its fixed settings. Fields marked (state) change the state dict's shapes; the others
     only how the net runs.
 
@@ -70,6 +68,8 @@ class SceneMaskRCNNConfig:
         before it).
     max_detections: at most this many detections per image.
     """
+
+    architecture: ClassVar[str] = NAME
 
     classes: tuple[str, ...] = CLASSES
     image_size: int = 160
@@ -100,24 +100,6 @@ class SceneMaskRCNNConfig:
             raise ValueError(f"Expected positive widths, but found fpn_channels={self.fpn_channels}, "
                              f"box_representation={self.box_representation}, mask_layers={self.mask_layers}")
 
-    def to_json(self) -> str:
-        return json.dumps({"architecture": NAME, **asdict(self)}, indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> SceneMaskRCNNConfig:
-        """The config in `text` (as to_json writes). Raises ValueError on anything else."""
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.pop("architecture", None) != NAME:
-            raise ValueError(f"Expected a JSON object with \"architecture\": \"{NAME}\"")
-        names = {field.name for field in fields(cls)}
-        if set(data) != names:
-            raise ValueError(f"Expected the fields {sorted(names)}, but found {sorted(data)}")
-        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
-
-
-def config_path(weights_path: Path) -> Path:
-    """The config JSON that describes `weights_path`: same folder and name, suffix .json."""
-    return Path(weights_path).with_suffix(".json")
 
 
 def save_config(config: SceneMaskRCNNConfig, path: Path) -> None:
@@ -168,7 +150,7 @@ def _with_scene_fix(error: ModelUnavailableError) -> ModelUnavailableError:
     return type(error)(str(error).replace(INSTALL_FIX, SCENE_FIX))
 
 
-class SceneMaskRCNNSegmenter(Segmenter):
+class SceneMaskRCNNSegmenter(TorchvisionMaskRCNNSegmenter):
     """The scene Mask R-CNN on `device`, loaded from `weights_path`, else from models_dir / WEIGHTS_FILE (default:
     the repository's weights/scene_segmenter/), with the config JSON beside the file unless `config` is given.
     detection_size, when given, replaces the config's image_size (max_size keeps its ratio to it); the net was
@@ -179,7 +161,6 @@ class SceneMaskRCNNSegmenter(Segmenter):
 
     def __init__(self, device: torch.device, *, weights_path: Path | None = None, models_dir: Path | None = None,
                  config: SceneMaskRCNNConfig | None = None, detection_size: int | None = None):
-        self.device = torch.device(device)
         try:
             self.weights_path = find_weights(WEIGHTS_FILE, explicit=weights_path,
                                              models_dir=models_dir or WEIGHTS_DIR, title=TITLE)
@@ -191,28 +172,11 @@ class SceneMaskRCNNSegmenter(Segmenter):
             model = load_weights(lambda: build_scene_maskrcnn(config), self.weights_path, title=TITLE)
         except ModelUnavailableError as error:
             raise _with_scene_fix(error) from error.__cause__
-        self._model = model.eval().to(self.device)
-        self._lock = threading.Lock()  # detect() sets the score threshold on the model for the duration of a call
+        self._use(model, device)
 
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.config.classes
 
-    def _detect(self, image: np.ndarray, score_threshold: float, mask_threshold: float) -> list[Detection]:
-        height, width = image.shape[:2]
-        pixels = torch.tensor(image, device=self.device).permute(2, 0, 1).float().div_(255)  # (3, H, W) in [0, 1]
-        with self._lock, torch.inference_mode():
-            self._model.roi_heads.score_thresh = score_threshold
-            output = self._model([pixels])[0]
-            boxes = output["boxes"].cpu().numpy()  # (N, 4) float32 (x0, y0, x1, y1), ends exclusive, input pixels
-            labels = output["labels"].cpu().numpy()  # (N,) int64 in 1 .. len(classes); 0 (background) never comes
-            scores = output["scores"].cpu().numpy()  # (N,) float32 in [0, 1]
-            masks = (output["masks"][:, 0] > mask_threshold).cpu().numpy()  # (N, H, W) bool
-        detections = []
-        for box, label, score, mask in zip(boxes, labels, scores, masks):
-            if not mask.any():
-                continue
-            detections.append(Detection(class_name=self.config.classes[int(label) - 1],
-                                        score=min(max(float(score), 0.0), 1.0),
-                                        box=box_from_corners(*map(float, box), width, height), mask=mask))
-        return detections
+    def _label_name(self, label: int) -> str | None:
+        return self.config.classes[label - 1] if label >= 1 else None  # 0 is the background

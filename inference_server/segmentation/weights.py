@@ -5,8 +5,11 @@ Weights are never downloaded here (fetch_weights.py is the installer's tool). A 
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -96,3 +99,29 @@ def load_weights(build: Callable[[], nn.Module], path: Path, *, title: str = "mo
     if left:
         raise RuntimeError(f"Expected every tensor of the {title} to come from {path}, but {left[:3]} did not")
     return model
+
+
+def config_path(weights_path: Path) -> Path:
+    """The config JSON that describes `weights_path`: same folder and name, suffix .json."""
+    return Path(weights_path).with_suffix(".json")
+
+
+class ArchitectureConfig:
+    """Mixin for the frozen dataclass that describes a net trained here, saved as JSON beside its weights
+    (config_path) under its `architecture` name, so the two files together describe the model."""
+
+    architecture: ClassVar[str]
+
+    def to_json(self) -> str:
+        return json.dumps({"architecture": self.architecture, **asdict(self)}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str):
+        """The config in `text` (as to_json writes). Raises ValueError on anything else."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.pop("architecture", None) != cls.architecture:
+            raise ValueError(f"Expected a JSON object with \"architecture\": \"{cls.architecture}\"")
+        names = {field.name for field in fields(cls)}
+        if set(data) != names:
+            raise ValueError(f"Expected the fields {sorted(names)}, but found {sorted(data)}")
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
