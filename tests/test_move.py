@@ -1,0 +1,98 @@
+"""Moving an object (pipeline/move.py) on a synthetic scene: it leaves its old place, lands where the relation holds,
+keeps its colours, and nothing else changes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference_server.errors import InvalidInputError
+from inference_server.pipeline.move import MoveOptions, move_object, pasted_box
+from inference_server.pipeline.options import RemoveOptions
+from inference_server.placement.predict import PositionPredictor
+from inference_server.placement.vocabulary import Triplet
+from inference_server.scenes import random_scene, render_scene
+
+SIZE = 96
+FAST = RemoveOptions(quality="fast", iterations=20, dilation_px=2)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """The first scene from seed 7 whose objects 0 (to move) and 1 (the reference) are clearly visible."""
+    for seed in range(7, 60):
+        rendered = render_scene(random_scene(seed, num_objects=(3, 4)), SIZE, SIZE)
+        if rendered.visible_fraction[:2].min() > 0.9 and (rendered.boxes[:2, 2] - rendered.boxes[:2, 0]).min() >= 10:
+            return rendered
+    raise RuntimeError("no scene with two clear objects")
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return PositionPredictor()
+
+
+def box01(box) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return x0 / SIZE, y0 / SIZE, x1 / SIZE, y1 / SIZE
+
+
+@pytest.mark.parametrize("predicate", ["left of", "right of"])
+def test_the_object_moves_where_the_relation_holds_and_nothing_else_changes(scene, predictor, predicate):
+    image, mask = scene.image, scene.object_masks[0]
+    reference = Triplet(predicate, scene.classes[1], box01(scene.boxes[1]))
+    result = move_object(image, mask, scene.classes[0], [reference], predictor, MoveOptions(remove=FAST))
+    r = result.region
+    out = image.copy()
+    out[r.slices] = result.patch
+    changed = np.zeros(mask.shape, bool)
+    changed[r.slices] = result.hole_mask | result.placed_mask
+    assert np.array_equal(out[~changed], image[~changed])
+
+    placed = np.zeros(mask.shape, bool)
+    placed[r.slices] = result.placed_mask
+    cols = np.flatnonzero(placed.any(axis=0))
+    centre, reference_centre = (cols[0] + cols[-1] + 1) / 2, (scene.boxes[1, 0] + scene.boxes[1, 2]) / 2
+    assert (centre < reference_centre) if predicate == "left of" else (centre > reference_centre)
+    assert result.placement.all_satisfied and len(result.candidates) == 4
+
+    colour = image[mask].astype(float).mean(axis=0)
+    assert np.linalg.norm(out[placed].astype(float).mean(axis=0) - colour) < 25  # the object's colours came along
+    left_behind = mask & ~placed
+    assert np.linalg.norm(out[left_behind].astype(float).mean(axis=0) - colour) > 40  # and left the old place
+    assert set(result.timings) >= {"place", "prepare", "inpaint", "composite", "paste"}
+
+
+def test_keep_size_pastes_at_the_objects_own_size(scene, predictor):
+    image, mask = scene.image, scene.object_masks[0]
+    reference = Triplet("left of", scene.classes[1], box01(scene.boxes[1]))
+    result = move_object(image, mask, scene.classes[0], [reference], predictor,
+                         MoveOptions(remove=FAST, keep_size=True, edge_px=0))
+    rows, cols = np.flatnonzero(result.placed_mask.any(axis=1)), np.flatnonzero(result.placed_mask.any(axis=0))
+    x0, y0, x1, y1 = scene.boxes[0]
+    if 0 < cols[0] and cols[-1] < result.region.width - 1:  # not clipped by the image's edge
+        assert (cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1) == (x1 - x0, y1 - y0)
+
+
+def test_pasted_box_keeps_the_aspect_and_stands_on_the_predicted_ground_line():
+    x, y, width, height = pasted_box((0.25, 0.5, 0.5, 0.75), (20, 10), (100, 100), keep_size=False)
+    assert (width, height) == (50, 25) and y + height == 75 and x + width / 2 == pytest.approx(37.5, abs=0.5)
+    assert pasted_box((0.25, 0.5, 0.5, 0.75), (20, 10), (100, 100), keep_size=True)[2:] == (20, 10)
+
+
+@pytest.mark.parametrize("options, words", [
+    (MoveOptions(candidates=0), "candidates must be 1 to 16"),
+    (MoveOptions(candidates=2, candidate=2), "candidate 2 does not exist"),
+    (MoveOptions(edge_px=-1), "edge must be 0 to 64"),
+    (MoveOptions(remove=RemoveOptions(quality="ultra")), "ultra"),
+])
+def test_bad_options_are_refused(scene, predictor, options, words):
+    with pytest.raises(InvalidInputError, match=words):
+        move_object(scene.image, scene.object_masks[0], scene.classes[0],
+                    [Triplet("left of", scene.classes[1], box01(scene.boxes[1]))], predictor, options)
+
+
+def test_an_unknown_predicate_lists_the_known_ones(scene, predictor):
+    with pytest.raises(InvalidInputError, match="left of"):
+        move_object(scene.image, scene.object_masks[0], scene.classes[0],
+                    [Triplet("beside-ish", scene.classes[1], box01(scene.boxes[1]))], predictor,
+                    MoveOptions(remove=FAST))
