@@ -47,3 +47,19 @@ def detection_server_address(rigged_weights):
     server, port = create_server(config, choose_device("cpu"))
     yield f"127.0.0.1:{port}"
     server.stop(grace=None)
+
+
+SCENE_SIZE = 96
+
+
+@pytest.fixture(scope="session")
+def two_object_scene():
+    """A synthetic scene at SCENE_SIZE px, the first from seed 7 whose objects 0 (to edit) and 1 (a reference) are
+    clearly visible and at least 10 px wide."""
+    from inference_server.scenes import random_scene, render_scene
+
+    for seed in range(7, 60):
+        rendered = render_scene(random_scene(seed, num_objects=(3, 4)), SCENE_SIZE, SCENE_SIZE)
+        if rendered.visible_fraction[:2].min() > 0.9 and (rendered.boxes[:2, 2] - rendered.boxes[:2, 0]).min() >= 10:
+            return rendered
+    raise RuntimeError("no scene with two clear objects")

@@ -10,21 +10,16 @@ from inference_server.pipeline.move import MoveOptions, move_object, pasted_box
 from inference_server.pipeline.options import RemoveOptions
 from inference_server.placement.predict import PositionPredictor
 from inference_server.placement.vocabulary import Triplet
-from inference_server.scenes import random_scene, render_scene
 
-SIZE = 96
+from conftest import SCENE_SIZE as SIZE
+
 FAST = RemoveOptions(quality="fast", iterations=20, dilation_px=2)
 
 
-@pytest.fixture(scope="module")
-def scene():
-    """The first scene from seed 7 whose objects 0 (to move) and 1 (the reference) are clearly visible."""
-    for seed in range(7, 60):
-        rendered = render_scene(random_scene(seed, num_objects=(3, 4)), SIZE, SIZE)
-        if rendered.visible_fraction[:2].min() > 0.9 and (rendered.boxes[:2, 2] - rendered.boxes[:2, 0]).min() >= 10:
-            return rendered
-    raise RuntimeError("no scene with two clear objects")
 
+@pytest.fixture
+def scene(two_object_scene):
+    return two_object_scene
 
 @pytest.fixture(scope="module")
 def predictor():

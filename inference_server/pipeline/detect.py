@@ -2,6 +2,7 @@
 
     scene = detect_scene(segmenter, image, DetectionSettings(), RelationOptions())   # objects + relations
     target = find_target(segmenter, image, query, DetectionSettings(), progress)   # ids + mask, for any edit
+    resolver = TargetResolver(segmenter, image); resolver.resolve(mask, query, settings)  # several, one detection
 
 Object ids are indices into the detections of `detect_objects`, which are the same for the same image, settings and
 device: an id from a DetectObjects answer names the same object in a later Edit with the same settings.
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..scene_graph.relations import Relation, RelationOptions, extract_relations
-from ..scene_graph.targets import (Target, TargetQuery, check_known_class, instance_order, parse_class_target,
+from ..scene_graph.targets import (TargetQuery, check_known_class, instance_order, parse_class_target,
                                    resolve_target)
 from ..segmentation.detection import Detection
 from ..segmentation.segmenter import DEFAULT_MASK_THRESHOLD, DEFAULT_SCORE_THRESHOLD, Segmenter
@@ -84,13 +85,45 @@ def detect_scene(segmenter: Segmenter, image: np.ndarray, settings: DetectionSet
 
 
 def find_target(segmenter: Segmenter, image: np.ndarray, query: TargetQuery, settings: DetectionSettings,
-                progress: ProgressReport | None = None) -> Target:
+                progress: ProgressReport | None = None) -> ResolvedTarget:
     """Detects the objects, then resolves `query` to one mask (InvalidInputError / NotFoundError with sentences).
     A class the model does not know is refused before the detection runs."""
-    if query.class_target is not None:
-        check_known_class(parse_class_target(query.class_target).class_name, segmenter.class_names)
-    report = progress or (lambda stage, step, total, message: None)
-    report(STAGE_DETECT, 0, 1, "Finding the objects")
-    detections = detect_objects(segmenter, image, settings)
-    report(STAGE_DETECT, 1, 1, f"Found {len(detections)} object(s)")
-    return resolve_target(detections, query, segmenter.class_names)
+    return TargetResolver(segmenter, image, progress).resolve(None, query, settings)
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """mask: (H, W) bool; object_ids: the detections it came from (() for a mask given as such); class_name: the
+    detected class when the target is objects of one class, else None."""
+
+    mask: np.ndarray
+    object_ids: tuple[int, ...]
+    class_name: str | None
+
+
+class TargetResolver:
+    """Resolves several targets of one image (an edit's target and its references) with one detection per set of
+    detection settings. segmenter may be None when every target is a mask."""
+
+    def __init__(self, segmenter: Segmenter | None, image: np.ndarray, progress: ProgressReport | None = None):
+        self.segmenter = segmenter
+        self.image = image
+        self.report = progress or (lambda stage, step, total, message: None)
+        self._detections: dict[DetectionSettings, list[Detection]] = {}
+
+    def resolve(self, mask: np.ndarray | None, query: TargetQuery | None,
+                settings: DetectionSettings = DetectionSettings()) -> ResolvedTarget:
+        if query is None:
+            return ResolvedTarget(mask, (), None)
+        if self.segmenter is None:
+            raise ValueError("Expected a segmenter for a target by object or class, but found none")
+        if query.class_target is not None:
+            check_known_class(parse_class_target(query.class_target).class_name, self.segmenter.class_names)
+        if settings not in self._detections:
+            self.report(STAGE_DETECT, 0, 1, "Finding the objects")
+            self._detections[settings] = detect_objects(self.segmenter, self.image, settings)
+            self.report(STAGE_DETECT, 1, 1, f"Found {len(self._detections[settings])} object(s)")
+        detections = self._detections[settings]
+        target = resolve_target(detections, query, self.segmenter.class_names)
+        classes = {detections[i].class_name for i in target.object_ids}
+        return ResolvedTarget(target.mask, target.object_ids, classes.pop() if len(classes) == 1 else None)

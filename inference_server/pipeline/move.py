@@ -64,6 +64,7 @@ class MoveResult:
     placed_mask: np.ndarray  # (region.height, region.width) bool, where the object is now (cut-out alpha > 0)
     placement: Placement  # the chosen placement (box in 0..1, which relations hold)
     candidates: list[Placement]  # every candidate considered, best first
+    image_size: tuple[int, int]  # (width, height) of the image, for the placements' 0..1 boxes
     dilation_px: int
     iterations: int
     timings: dict[str, float] = field(default_factory=dict)
@@ -137,5 +138,6 @@ def move_object(image: np.ndarray, object_mask: np.ndarray, object_class: str, r
     return MoveResult(region=region, patch=out[region.slices].copy(),
                       object_mask=_in(region, removed.region, removed.object_mask),
                       hole_mask=_in(region, removed.region, removed.hole_mask), placed_mask=placed,
-                      placement=placement, candidates=candidates, dilation_px=removed.dilation_px,
+                      placement=placement, candidates=candidates, image_size=(width, height),
+                      dilation_px=removed.dilation_px,
                       iterations=removed.iterations, timings=timings)

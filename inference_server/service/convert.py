@@ -16,9 +16,11 @@ from ..errors import InvalidInputError
 from ..pipeline.detect import DetectionSettings
 from ..pipeline.masks import Region
 from ..pipeline.options import DEFAULT_PRESET, GuidanceMode, GuidanceStatistic, RemoveOptions
+from ..pipeline.move import MoveOptions, MoveResult
 from ..pipeline.recolor import DEFAULT_EDGE_PX, RecolorOptions, RecolorResult, validate_recolor_input
 from ..pipeline.remove import RemoveResult, validate_remove_input
 from ..scene_graph.targets import TargetQuery
+from ..placement.vocabulary import check_predicate
 from .convert_scene import detection_settings_from_proto, target_query_from_proto, target_to_proto
 
 CHANNELS = {pb.PIXEL_FORMAT_RGB8: 3, pb.PIXEL_FORMAT_RGBA8: 4}
@@ -33,9 +35,30 @@ GUIDANCE_STATISTICS = {
     pb.GUIDANCE_STATISTIC_MEDIAN: GuidanceStatistic.MEDIAN,
     pb.GUIDANCE_STATISTIC_MEAN: GuidanceStatistic.MEAN,
 }
-EDITS = ("remove", "recolor")  # the EditRequest.edit fields this server runs
-EditOptionsOf = RemoveOptions | RecolorOptions
-EditResultOf = RemoveResult | RecolorResult
+EDITS = ("remove", "move", "recolor")  # the EditRequest.edit fields this server runs
+EditOptionsOf = RemoveOptions | MoveOptions | RecolorOptions
+EditResultOf = RemoveResult | MoveResult | RecolorResult
+DEFAULT_CANDIDATES = 4
+
+
+@dataclass(frozen=True)
+class ParsedTarget:
+    """A target: `mask` ((H, W) bool) given as such, or `query` resolved with `detection`."""
+
+    mask: np.ndarray | None
+    query: TargetQuery | None
+    detection: DetectionSettings
+
+
+@dataclass(frozen=True)
+class ParsedRelation:
+    """A move's requested relation: predicate (checked), the reference target, its class ("" = detected or
+    unknown), and which side of the predicate the reference is on."""
+
+    predicate: str
+    reference: ParsedTarget
+    reference_class: str
+    reference_is_subject: bool
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,8 @@ class ParsedEdit:
     detection: DetectionSettings  # how objects are found for `query`
     options: EditOptionsOf
     pixel_format: int  # pb.PIXEL_FORMAT_*
+    object_class: str = ""  # move: the moved object's class for the position model ("" = detected or unknown)
+    relations: tuple[ParsedRelation, ...] = ()  # move: where it goes
 
 
 def image_from_proto(image: pb.Image, max_pixels: int) -> np.ndarray:
@@ -116,6 +141,34 @@ def recolor_options_from_proto(recolor: pb.RecolorEdit, options: pb.EditOptions)
         else DEFAULT_EDGE_PX).validated()
 
 
+def _target_from_proto(target: pb.Target, image: np.ndarray, validate) -> ParsedTarget:
+    if target.WhichOneof("kind") == "mask":
+        mask = mask_from_proto(target.mask, image.shape[1], image.shape[0])
+        validate(image, mask)
+        return ParsedTarget(mask, None, DetectionSettings())
+    return ParsedTarget(None, target_query_from_proto(target), detection_settings_from_proto(target.detection))
+
+
+def _validate_reference(image: np.ndarray, mask: np.ndarray) -> None:
+    if not mask.any():
+        raise InvalidInputError("a relation's reference mask is empty: mark the reference object (nonzero = object)")
+
+
+def move_options_from_proto(move: pb.MoveEdit, options: pb.EditOptions) -> MoveOptions:
+    return MoveOptions(remove=options_from_proto(options), candidates=move.candidates or DEFAULT_CANDIDATES,
+                       candidate=move.candidate, keep_size=move.keep_size).validated()
+
+
+def _relations_from_proto(move: pb.MoveEdit, image: np.ndarray) -> tuple[ParsedRelation, ...]:
+    if not move.relations:
+        raise InvalidInputError("move needs at least one relation: say where the object goes, e.g. predicate "
+                                "'left of' with the reference object as its target")
+    return tuple(ParsedRelation(check_predicate(relation.predicate),
+                                _target_from_proto(relation.reference, image, _validate_reference),
+                                relation.reference_class, relation.reference_is_subject)
+                 for relation in move.relations)
+
+
 def edit_request_from_proto(request: pb.EditRequest, max_pixels: int) -> ParsedEdit:
     """Checks every part of an edit request; raises InvalidInputError naming what is wrong."""
     kind = request.WhichOneof("edit")
@@ -123,18 +176,17 @@ def edit_request_from_proto(request: pb.EditRequest, max_pixels: int) -> ParsedE
         raise InvalidInputError(f"the request names no edit: set one of {', '.join(EDITS)}")
     image = image_from_proto(request.image, max_pixels)
     edit = getattr(request, kind)
+    relations: tuple[ParsedRelation, ...] = ()
     if kind == "remove":
         options, validate = options_from_proto(request.options), validate_remove_input
+    elif kind == "move":
+        options, validate = move_options_from_proto(edit, request.options), validate_remove_input
+        relations = _relations_from_proto(edit, image)
     else:
         options, validate = recolor_options_from_proto(edit, request.options), validate_recolor_input
-    target = edit.target
-    if target.WhichOneof("kind") == "mask":
-        mask = mask_from_proto(target.mask, request.image.width, request.image.height)
-        validate(image, mask)
-        return ParsedEdit(kind, image, mask, None, DetectionSettings(), options, request.image.format)
-    query = target_query_from_proto(target)
-    detection = detection_settings_from_proto(target.detection)
-    return ParsedEdit(kind, image, None, query, detection, options, request.image.format)
+    target = _target_from_proto(edit.target, image, validate)
+    return ParsedEdit(kind, image, target.mask, target.query, target.detection, options, request.image.format,
+                      object_class=getattr(edit, "object_class", ""), relations=relations)
 
 
 def _region_to_proto(region: Region) -> pb.Region:
@@ -144,7 +196,16 @@ def _region_to_proto(region: Region) -> pb.Region:
 def _result_masks(result: EditResultOf) -> dict[str, np.ndarray]:
     if isinstance(result, RecolorResult):
         return {"object": result.object_mask, "edge": result.edge_mask}
+    if isinstance(result, MoveResult):
+        return {"object": result.object_mask, "hole": result.hole_mask, "placed": result.placed_mask}
     return {"object": result.object_mask, "hole": result.hole_mask}
+
+
+def _placement_to_proto(box01, width: int, height: int, all_hold: bool) -> pb.Placement:
+    x0, y0, x1, y1 = box01
+    left, top = round(x0 * width), round(y0 * height)
+    return pb.Placement(box=pb.Region(x=left, y=top, width=max(1, round(x1 * width) - left),
+                                      height=max(1, round(y1 * height) - top)), all_relations_hold=all_hold)
 
 
 def result_to_proto(result: EditResultOf, pixel_format: int) -> pb.EditResult:
@@ -156,8 +217,10 @@ def result_to_proto(result: EditResultOf, pixel_format: int) -> pb.EditResult:
     patch = pb.Image(width=result.region.width, height=result.region.height, format=pixel_format,
                      data=np.ascontiguousarray(result.patch).tobytes())
     timings = [pb.StageTiming(stage=stage, seconds=seconds) for stage, seconds in result.timings.items()]
+    placements = ([_placement_to_proto(p.box, result.image_size[0], result.image_size[1], p.all_satisfied)
+                   for p in result.candidates] if isinstance(result, MoveResult) else [])
     return pb.EditResult(region=region, patch=patch, masks=masks, timings=timings, iterations=iterations,
-                         dilation_px=dilation_px, object_ids=list(result.object_ids))
+                         dilation_px=dilation_px, object_ids=list(result.object_ids), placements=placements)
 
 
 def image_to_proto(image: np.ndarray) -> pb.Image:

@@ -15,6 +15,7 @@ from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 from ..config import ServerConfig
 from ..device import ComputeDevice, choose_device
 from .jobs import JobQueue
+from ..placement.predict import PositionPredictor
 from .segmenter_slot import SegmenterSlot
 from .servicer import SemanticEditServicer
 
@@ -50,12 +51,13 @@ def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> 
     The segmentation model is loaded first; without its weights the server serves mask targets only."""
     device = device or choose_device(config.device)
     segmentation = SegmenterSlot.load(config, device)
+    placement = PositionPredictor(device.torch_device)  # shipped in the repository: its absence is a broken install
     jobs = JobQueue(config.max_queued_jobs)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_queued_jobs + 1 + SPARE_RPC_THREADS,
                                    thread_name_prefix="rpc"),
         options=message_size_options(config.max_message_bytes))
-    pb_grpc.add_SemanticEditServicer_to_server(SemanticEditServicer(config, device, jobs, segmentation), server)
+    pb_grpc.add_SemanticEditServicer_to_server(SemanticEditServicer(config, device, jobs, segmentation, placement), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -15,9 +15,13 @@ from .. import __version__
 from ..config import ServerConfig
 from ..device import ComputeDevice
 from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
-from ..pipeline.detect import detect_scene, find_target
+from ..pipeline.detect import TargetResolver, detect_scene
+from ..pipeline.masks import bounding_region
+from ..pipeline.move import move_object
 from ..pipeline.options import PRESETS
 from ..pipeline.recolor import STAGE_RECOLOR, recolor_object
+from ..placement.predict import PositionPredictor
+from ..placement.vocabulary import PREDICATES, UNKNOWN, Triplet
 from ..pipeline.remove import STAGE_QUEUED, remove_object
 from ..segmentation.errors import ModelUnavailableError, NotFoundError
 from . import convert, convert_scene
@@ -64,11 +68,13 @@ class _ThrottledProgress:
 
 
 class SemanticEditServicer(pb_grpc.SemanticEditServicer):
-    def __init__(self, config: ServerConfig, device: ComputeDevice, jobs: JobQueue, segmentation: SegmenterSlot):
+    def __init__(self, config: ServerConfig, device: ComputeDevice, jobs: JobQueue, segmentation: SegmenterSlot,
+                 placement: PositionPredictor):
         self.config = config
         self.device = device
         self.jobs = jobs
         self.segmentation = segmentation
+        self.placement = placement
 
     def _segmentation_info(self) -> pb.ModelInfo:
         slot = self.segmentation
@@ -86,10 +92,13 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             edits=list(convert.EDITS),
             models=[pb.ModelInfo(name="background-guided-dip", task="inpainting", available=True,
                                  detail="fitted to each image at request time; needs no weights"),
-                    self._segmentation_info()],
+                    self._segmentation_info(),
+                    pb.ModelInfo(name="position-lstm", task="placement", available=True,
+                                 detail=f"weights loaded from {self.placement.weights_path}")],
             limits=pb.Limits(max_pixels=self.config.max_pixels, max_message_bytes=self.config.max_message_bytes,
                              max_queued_jobs=self.config.max_queued_jobs),
             quality_presets=list(PRESETS),
+            predicates=list(PREDICATES),
         )
 
     def _submit(self, job: Job, context: grpc.ServicerContext) -> int:
@@ -117,6 +126,17 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             if kind != PROGRESS:
                 return
 
+    @staticmethod
+    def _triplet(relation: convert.ParsedRelation, resolver: TargetResolver, shape: tuple[int, ...]) -> Triplet:
+        """The relation as the position model reads it: the reference's box in 0..1 and its class."""
+        reference = relation.reference
+        found = resolver.resolve(reference.mask, reference.query, reference.detection)
+        height, width = shape[:2]
+        box = bounding_region(found.mask)
+        box01 = (box.x / width, box.y / height, (box.x + box.width) / width, (box.y + box.height) / height)
+        return Triplet(relation.predicate, relation.reference_class or found.class_name or UNKNOWN, box01,
+                       target_is_subject=not relation.reference_is_subject)
+
     def _require_segmenter(self, context: grpc.ServicerContext):
         try:
             return self.segmentation.require()
@@ -128,22 +148,26 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             edit = convert.edit_request_from_proto(request, self.config.max_pixels)
         except InvalidInputError as error:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        segmenter = self._require_segmenter(context) if edit.query is not None else None
+        needs_objects = edit.query is not None or any(r.reference.query is not None for r in edit.relations)
+        segmenter = self._require_segmenter(context) if needs_objects else None
 
         def work(job: Job) -> pb.EditResult:
             progress = _ThrottledProgress(job)
-            object_mask, object_ids = edit.object_mask, ()
-            if edit.query is not None:
-                target = find_target(segmenter, edit.image, edit.query, edit.detection, progress)
-                object_mask, object_ids = target.mask, target.object_ids
+            resolver = TargetResolver(segmenter, edit.image, progress)
+            target = resolver.resolve(edit.object_mask, edit.query, edit.detection)
             if edit.kind == "recolor":
                 progress(STAGE_RECOLOR, 0, 1, "Recolouring the object")
-                result = recolor_object(edit.image, object_mask, edit.options)
+                result = recolor_object(edit.image, target.mask, edit.options)
                 progress(STAGE_RECOLOR, 1, 1, "Recolouring the object")
+            elif edit.kind == "move":
+                triplets = [self._triplet(relation, resolver, edit.image.shape) for relation in edit.relations]
+                result = move_object(edit.image, target.mask, edit.object_class or target.class_name or UNKNOWN,
+                                     triplets, self.placement, edit.options, device=self.device.torch_device,
+                                     progress=progress, should_stop=job.should_stop)
             else:
-                result = remove_object(edit.image, object_mask, edit.options, device=self.device.torch_device,
+                result = remove_object(edit.image, target.mask, edit.options, device=self.device.torch_device,
                                        progress=progress, should_stop=job.should_stop)
-            result.object_ids = object_ids
+            result.object_ids = target.object_ids
             return convert.result_to_proto(result, edit.pixel_format)
 
         job = Job(work)
