@@ -1,4 +1,4 @@
-"""The `semantic-edit` command: `serve` runs the gRPC server; `remove`, `recolor` and `detect` work on files,
+"""The `semantic-edit` command: `serve` runs the gRPC server; `remove`, `move`, `recolor` and `detect` work on files,
 in-process or through a server (file_commands.py); `info` shows what a server offers."""
 from __future__ import annotations
 
@@ -76,22 +76,27 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
                     "(found by the segmentation model): --object person (every person), --object person:2 (the 2nd "
                     "from the left), --box X0,Y0,X1,Y1 (the object overlapping the box most), or both.")
     _add_target(remove, "remove")
-    remove.add_argument("--dilate", type=int, default=-1, metavar="PX",
-                        help="grow the hole by PX pixels; -1 = from the object's size (default)")
-    remove.add_argument("--quality", choices=list(PRESETS), default="balanced", help="default: %(default)s")
-    remove.add_argument("--iterations", type=int, help="optimisation steps instead of the preset's")
-    remove.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    remove.add_argument("--guidance-weight", type=float, default=0.1,
-                        help="lambda of the background guidance, 0 = off (default: %(default)s)")
-    remove.add_argument("--guidance-mode", choices=[m.value.replace("_", "-") for m in GuidanceMode],
-                        default="whole-hole", help="compare the hole's colour as a whole or row by row")
-    remove.add_argument("--guidance-statistic", choices=[s.value for s in GuidanceStatistic], default="median",
-                        help="the background colour as the median (robust) or the mean (the paper) of its pixels")
+    _add_fill_options(remove)
     remove.add_argument("--save-masks", type=Path, metavar="DIR",
                         help="also write object-mask.png and hole-mask.png (full image size) into DIR")
     remove.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
     remove.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
     remove.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+
+
+def _add_fill_options(parser: argparse.ArgumentParser) -> None:
+    """How a hole is filled (remove, and the old place of a move)."""
+    parser.add_argument("--dilate", type=int, default=-1, metavar="PX",
+                        help="grow the hole by PX pixels; -1 = from the object's size (default)")
+    parser.add_argument("--quality", choices=list(PRESETS), default="balanced", help="default: %(default)s")
+    parser.add_argument("--iterations", type=int, help="optimisation steps instead of the preset's")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--guidance-weight", type=float, default=0.1,
+                        help="lambda of the background guidance, 0 = off (default: %(default)s)")
+    parser.add_argument("--guidance-mode", choices=[m.value.replace("_", "-") for m in GuidanceMode],
+                        default="whole-hole", help="compare the hole's colour as a whole or row by row")
+    parser.add_argument("--guidance-statistic", choices=[s.value for s in GuidanceStatistic], default="median",
+                        help="the background colour as the median (robust) or the mean (the paper) of its pixels")
 
 
 def _add_target(parser: argparse.ArgumentParser, verb: str) -> None:
@@ -102,6 +107,30 @@ def _add_target(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1",
                         help="a rough box around the object (pixels): the detected object overlapping it most")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output image (.png, .jpg or .tif)")
+
+
+def _add_move(commands: argparse._SubParsersAction) -> None:
+    move = commands.add_parser(
+        "move", help="move an object where relations hold", parents=[_model_options(), _detection_options()],
+        description="Move an object of IMAGE so that each --to relation holds (e.g. --to 'left of' 'blue sphere'): "
+                    "it is cut out, its old place filled as by remove, its new place and size predicted by the "
+                    "position model, and it is pasted there. Name the object as for remove.")
+    _add_target(move, "move")
+    move.add_argument("--to", nargs=2, action="append", required=True, metavar=("PREDICATE", "REFERENCE"),
+                      help="a relation to an object in the image: PREDICATE is left of, right of, above, below, in "
+                           "front of, behind, next to, near, on or under; REFERENCE a class (blue sphere, person:2, "
+                           "found by the segmentation model) or mask:FILE; repeat for several")
+    move.add_argument("--object-class", default="", metavar="NAME",
+                      help="the moved object's class for the position model (default: the detected one)")
+    move.add_argument("--candidates", type=int, default=4, help="placements to rank, 1..16 (default: %(default)s)")
+    move.add_argument("--candidate", type=int, default=0, help="which to use, 0 = the best (default)")
+    move.add_argument("--keep-size", action="store_true", help="keep the object's size (no depth scaling)")
+    _add_fill_options(move)
+    move.add_argument("--save-masks", type=Path, metavar="DIR",
+                      help="also write object-mask.png, hole-mask.png and placed-mask.png into DIR")
+    move.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
+    move.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
+    move.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
 
 
 def _add_recolor(commands: argparse._SubParsersAction) -> None:
@@ -148,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_serve(commands)
     _add_remove(commands)
+    _add_move(commands)
     _add_recolor(commands)
     _add_detect(commands)
     info = commands.add_parser("info", help="show what a running server offers")
@@ -184,6 +214,13 @@ def remove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def move(args: argparse.Namespace) -> int:
+    from .file_commands import move as move_files
+
+    move_files(args)
+    return EXIT_OK
+
+
 def recolor(args: argparse.Namespace) -> int:
     from .file_commands import recolor as recolor_files
 
@@ -212,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return {"serve": serve, "remove": remove, "recolor": recolor, "detect": detect, "info": info}[args.command](args)
+        return {"serve": serve, "remove": remove, "move": move, "recolor": recolor, "detect": detect,
+                "info": info}[args.command](args)
     except InvalidInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,4 +1,4 @@
-"""What `semantic-edit remove`, `recolor` and `detect` do with files, in-process or through a server."""
+"""What `semantic-edit remove`, `move`, `recolor` and `detect` do with files, in-process or through a server."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ import numpy as np
 from .errors import InvalidInputError
 from .image_files import output_format, read_image, read_mask, write_image
 from .pipeline.detect import DetectedScene, DetectionSettings
+from .pipeline.move import MoveOptions
 from .pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
 from .pipeline.recolor import RecolorOptions
 from .scene_graph.relations import RelationOptions
@@ -70,13 +71,36 @@ def _target(args: argparse.Namespace, image: np.ndarray) -> np.ndarray | TargetQ
     return TargetQuery(class_target=args.object, hint_box=args.box)
 
 
-def remove(args: argparse.Namespace) -> None:
-    options = RemoveOptions(
+def _remove_options(args: argparse.Namespace) -> RemoveOptions:
+    return RemoveOptions(
         dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, iterations=args.iterations,
         seed=args.seed, guidance_weight=args.guidance_weight,
         guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
         guidance_statistic=GuidanceStatistic(args.guidance_statistic))
-    _edit(args, options, ("object-mask", "hole-mask"))
+
+
+def remove(args: argparse.Namespace) -> None:
+    _edit(args, _remove_options(args), ("object-mask", "hole-mask"))
+
+
+def _reference(text: str, image: np.ndarray) -> np.ndarray | TargetQuery:
+    """A move's reference: 'mask:FILE' (a mask image of the image's size) or a class target ('blue sphere',
+    'person:2')."""
+    if text.startswith("mask:"):
+        mask = read_mask(Path(text[len("mask:"):]))
+        if mask.shape != image.shape[:2]:
+            raise InvalidInputError(f"the reference mask {text[5:]} is {mask.shape[1]}x{mask.shape[0]} but the image "
+                                    f"is {image.shape[1]}x{image.shape[0]}; give one of the same size")
+        return mask
+    return TargetQuery(class_target=text)
+
+
+def move(args: argparse.Namespace) -> None:
+    options = MoveOptions(remove=_remove_options(args), candidates=args.candidates, candidate=args.candidate,
+                          keep_size=args.keep_size)
+    image = read_image(args.image)
+    relations = [(predicate, _reference(reference, image)) for predicate, reference in args.to]
+    _edit(args, options, ("object-mask", "hole-mask", "placed-mask"), relations=relations)
 
 
 def recolor(args: argparse.Namespace) -> None:
@@ -84,7 +108,8 @@ def recolor(args: argparse.Namespace) -> None:
     _edit(args, options, ("object-mask", "edge-mask"))
 
 
-def _edit(args: argparse.Namespace, options: RemoveOptions | RecolorOptions, mask_files: tuple[str, str]) -> None:
+def _edit(args: argparse.Namespace, options: RemoveOptions | MoveOptions | RecolorOptions, mask_files: tuple[str, ...],
+          relations=()) -> None:
     from .pipeline.remove import apply_patch
 
     output_format(args.output)  # refuse an unwritable name before the work, not after
@@ -97,15 +122,18 @@ def _edit(args: argparse.Namespace, options: RemoveOptions | RecolorOptions, mas
         if args.server:
             from .remote import edit_remotely
 
-            result = edit_remotely(args.server, image, target, options, progress, settings)
+            result = edit_remotely(args.server, image, target, options, progress, settings,
+                                   object_class=getattr(args, "object_class", "") or "", relations=relations)
         else:
-            result = _edit_here(args, image, target, options, settings, progress)
+            result = _edit_here(args, image, target, options, settings, progress, relations)
     finally:
         progress.close()
     write_image(args.output, apply_patch(image, result.region, result.patch))
     if args.save_masks:
-        second = result.edge_mask if isinstance(options, RecolorOptions) else result.hole_mask
-        for name, crop in zip(mask_files, (result.object_mask, second)):
+        masks = ((result.object_mask, result.edge_mask) if isinstance(options, RecolorOptions) else
+                 (result.object_mask, result.hole_mask, result.placed_mask) if isinstance(options, MoveOptions) else
+                 (result.object_mask, result.hole_mask))
+        for name, crop in zip(mask_files, masks):
             full = np.zeros(image.shape[:2], dtype=np.uint8)
             full[result.region.slices] = crop.astype(np.uint8) * 255
             write_image(args.save_masks / f"{name}.png", full)
@@ -114,27 +142,52 @@ def _edit(args: argparse.Namespace, options: RemoveOptions | RecolorOptions, mas
     objects = f"objects {', '.join(map(str, result.object_ids))}; " if result.object_ids else ""
     work = (f"edge {result.edge_px} px" if isinstance(options, RecolorOptions)
             else f"dilation {result.dilation_px} px, {result.iterations} steps")
+    if isinstance(options, MoveOptions) and result.candidates:
+        work += f", placement {options.candidate + 1} of {len(result.candidates)}"
     print(f"wrote {args.output}: changed {r.width}x{r.height} px at ({r.x}, {r.y}), {objects}{work}; {timings}")
 
 
-def _edit_here(args, image, target, options, settings, progress):
+def _edit_here(args, image, target, options, settings, progress, relations):
     from .device import choose_device, set_cpu_threads
-    from .pipeline.detect import find_target
+    from .pipeline.detect import TargetResolver
     from .pipeline.recolor import recolor_object
     from .pipeline.remove import remove_object
 
-    object_ids: tuple[int, ...] = ()
-    if isinstance(target, TargetQuery):
-        found = find_target(load_segmenter_for(args), image, target, settings, progress)
-        target, object_ids = found.mask, found.object_ids
+    queries = [t for t in (target, *(reference for _, reference in relations)) if isinstance(t, TargetQuery)]
+    resolver = TargetResolver(load_segmenter_for(args) if queries else None, image, progress)
+
+    def resolve(given):
+        return resolver.resolve(None, given, settings) if isinstance(given, TargetQuery) else resolver.resolve(
+            given, None)
+
+    found = resolve(target)
+    set_cpu_threads(args.threads)
+    device = choose_device(args.device).torch_device
     if isinstance(options, RecolorOptions):
-        result = recolor_object(image, target, options)
+        result = recolor_object(image, found.mask, options)
+    elif isinstance(options, MoveOptions):
+        result = _move_here(args, image, found, options, relations, resolve, device, progress)
     else:
-        set_cpu_threads(args.threads)
-        result = remove_object(image, target, options, device=choose_device(args.device).torch_device,
-                               progress=progress)
-    result.object_ids = object_ids
+        result = remove_object(image, found.mask, options, device=device, progress=progress)
+    result.object_ids = found.object_ids
     return result
+
+
+def _move_here(args, image, found, options, relations, resolve, device, progress):
+    from .pipeline.masks import bounding_region
+    from .pipeline.move import move_object
+    from .placement.predict import PositionPredictor
+    from .placement.vocabulary import UNKNOWN, Triplet
+
+    height, width = image.shape[:2]
+    triplets = []
+    for predicate, reference in relations:
+        ref = resolve(reference)
+        box = bounding_region(ref.mask)
+        triplets.append(Triplet(predicate, ref.class_name or UNKNOWN, (
+            box.x / width, box.y / height, (box.x + box.width) / width, (box.y + box.height) / height)))
+    return move_object(image, found.mask, args.object_class or found.class_name or UNKNOWN, triplets,
+                       PositionPredictor(device), options, device=device, progress=progress)
 
 
 def scene_as_json(scene: DetectedScene, model: str) -> dict:

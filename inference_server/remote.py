@@ -1,7 +1,7 @@
 """A gRPC client of a running server, for the command line (`--server HOST:PORT`)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import grpc
 import numpy as np
@@ -12,6 +12,7 @@ from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 from .config import DEFAULT_MAX_MESSAGE_BYTES
 from .errors import InvalidInputError, SemanticEditError
 from .pipeline.detect import DetectedScene, DetectionSettings
+from .pipeline.move import MoveOptions, MoveResult
 from .pipeline.options import RemoveOptions
 from .pipeline.recolor import RecolorOptions, RecolorResult
 from .pipeline.remove import RemoveResult
@@ -72,12 +73,16 @@ def detect_remotely(address: str, image: np.ndarray, settings: DetectionSettings
 
 
 def edit_remotely(address: str, image: np.ndarray, target: np.ndarray | TargetQuery,
-                  options: RemoveOptions | RecolorOptions, progress: Callable[[str, int, int, str], None] | None = None,
-                  detection: DetectionSettings = DetectionSettings()) -> RemoveResult | RecolorResult:
-    """Sends one edit (a removal for RemoveOptions, a recolour for RecolorOptions) to the server at `address` and
-    returns its result; progress events go to `progress`. target: the object's mask, or a TargetQuery the server
-    resolves with `detection`."""
-    request = edit_request_to_proto(image, target, options, detection)
+                  options: RemoveOptions | MoveOptions | RecolorOptions,
+                  progress: Callable[[str, int, int, str], None] | None = None,
+                  detection: DetectionSettings = DetectionSettings(), *, object_class: str = "",
+                  relations: Sequence[tuple[str, np.ndarray | TargetQuery]] = ()
+                  ) -> RemoveResult | MoveResult | RecolorResult:
+    """Sends one edit (a removal, move or recolour, by the options' type) to the server at `address` and returns
+    its result; progress events go to `progress`. target (and each move relation's reference): the object's mask,
+    or a TargetQuery the server resolves with `detection`."""
+    request = edit_request_to_proto(image, target, options, detection, object_class=object_class,
+                                    relations=relations)
     with _channel(address) as channel:
         try:
             for event in pb_grpc.SemanticEditStub(channel).Edit(request, timeout=EDIT_TIMEOUT_SECONDS):

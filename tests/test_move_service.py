@@ -91,3 +91,26 @@ def test_a_class_reference_without_weights_is_a_failed_precondition(stub, scene)
     with pytest.raises(grpc.RpcError) as raised:
         run_edit(stub, move_request(scene, relation))
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_cli_move_in_process_equals_through_a_server(scene, server_address, tmp_path, capsys):
+    from PIL import Image
+
+    from inference_server.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+    Image.fromarray(scene.image).save(tmp_path / "scene.png")
+    for name, mask in (("object", scene.object_masks[0]), ("reference", scene.object_masks[1])):
+        Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / f"{name}.png")
+    common = ["move", str(tmp_path / "scene.png"), "--mask", str(tmp_path / "object.png"),
+              "--to", "left of", f"mask:{tmp_path / 'reference.png'}", "--object-class", scene.classes[0],
+              "--quality", "fast", "--iterations", "20", "--dilate", "2"]
+    assert main([*common, "-o", str(tmp_path / "local.png"), "--save-masks", str(tmp_path / "masks")]) == EXIT_OK
+    assert "placement 1 of 4" in capsys.readouterr().out
+    assert main([*common, "-o", str(tmp_path / "remote.png"), "--server", server_address]) == EXIT_OK
+    local, remote = (np.asarray(Image.open(tmp_path / name)) for name in ("local.png", "remote.png"))
+    assert np.array_equal(local, remote) and not np.array_equal(local, scene.image)
+    placed = np.asarray(Image.open(tmp_path / "masks" / "placed-mask.png")) == 255
+    cols = np.flatnonzero(placed.any(axis=0))
+    assert (cols[0] + cols[-1] + 1) / 2 < (scene.boxes[1, 0] + scene.boxes[1, 2]) / 2
+    assert main([*common[:5], "sideways", *common[6:], "-o", str(tmp_path / "x.png")]) == EXIT_BAD_INPUT
+    assert "left of, right of" in capsys.readouterr().err

@@ -6,6 +6,7 @@ converted in convert_scene.py.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,16 +244,27 @@ def _edit_options_to_proto(options: RemoveOptions) -> pb.EditOptions:
     return proto_options
 
 
-def edit_request_to_proto(image: np.ndarray, target: np.ndarray | TargetQuery, options: EditOptionsOf,
-                          detection: DetectionSettings = DetectionSettings()) -> pb.EditRequest:
-    """A remove (RemoveOptions) or recolor (RecolorOptions) request. target: the object's (H, W) mask (nonzero =
-    object), or a TargetQuery found with `detection`."""
-    height, width = image.shape[:2]
+def _target_to_proto(target: np.ndarray | TargetQuery, detection: DetectionSettings) -> pb.Target:
     if isinstance(target, TargetQuery):
-        proto_target = target_to_proto(target, detection)
-    else:
-        proto_target = pb.Target(mask=pb.Mask(width=width, height=height,
-                                              data=(target != 0).astype(np.uint8).tobytes()))
+        return target_to_proto(target, detection)
+    height, width = target.shape
+    return pb.Target(mask=pb.Mask(width=width, height=height, data=(target != 0).astype(np.uint8).tobytes()))
+
+
+def edit_request_to_proto(image: np.ndarray, target: np.ndarray | TargetQuery, options: EditOptionsOf,
+                          detection: DetectionSettings = DetectionSettings(), *, object_class: str = "",
+                          relations: Sequence[tuple[str, np.ndarray | TargetQuery]] = ()) -> pb.EditRequest:
+    """A remove (RemoveOptions), move (MoveOptions, with object_class and relations: (predicate, reference))
+    or recolor (RecolorOptions) request. target and each reference: an (H, W) mask (nonzero = object), or a
+    TargetQuery found with `detection`."""
+    proto_target = _target_to_proto(target, detection)
+    if isinstance(options, MoveOptions):
+        move = pb.MoveEdit(
+            target=proto_target, object_class=object_class, candidates=options.candidates,
+            candidate=options.candidate, keep_size=options.keep_size,
+            relations=[pb.PlacementRelation(predicate=predicate, reference=_target_to_proto(reference, detection))
+                       for predicate, reference in relations])
+        return pb.EditRequest(image=image_to_proto(image), move=move, options=_edit_options_to_proto(options.remove))
     if isinstance(options, RecolorOptions):
         options = options.validated()
         red, green, blue = options.colour
@@ -265,13 +277,19 @@ def edit_request_to_proto(image: np.ndarray, target: np.ndarray | TargetQuery, o
 
 
 def result_from_proto(result: pb.EditResult) -> EditResultOf:
-    """A RecolorResult when the masks hold "edge", else a RemoveResult."""
+    """A MoveResult when the masks hold "placed" (without the placements: see the proto), a RecolorResult when
+    they hold "edge", else a RemoveResult."""
     r = result.region
     region = Region(r.x, r.y, r.width, r.height)
     channels = CHANNELS[result.patch.format]
     patch = np.frombuffer(result.patch.data, dtype=np.uint8).reshape(r.height, r.width, channels)
     masks = {m.name: np.frombuffer(m.data, dtype=np.uint8).reshape(r.height, r.width) != 0 for m in result.masks}
     timings = {t.stage: t.seconds for t in result.timings}
+    if "placed" in masks:
+        return MoveResult(region=region, patch=patch, object_mask=masks["object"], hole_mask=masks["hole"],
+                          placed_mask=masks["placed"], placement=None, candidates=[], image_size=(0, 0),
+                          dilation_px=result.dilation_px, iterations=result.iterations, timings=timings,
+                          object_ids=tuple(result.object_ids))
     if "edge" in masks:
         return RecolorResult(region=region, patch=patch, object_mask=masks["object"], edge_mask=masks["edge"],
                              target_lch=(0.0, 0.0, 0.0), object_chroma=0.0, edge_px=result.dilation_px,
