@@ -33,14 +33,16 @@ MAX_CANDIDATES = 16
 @dataclass(frozen=True)
 class MoveOptions:
     """remove: how the old place is filled. candidates: how many ranked placements to consider, 1..16; candidate:
-    which one to use, 0 = the best. seed: the placements' random draws. edge_px >= 0: the cut-out's soft edge.
+    which one to use, 0 = the best. seed: the placements' random draws. edge_px >= 0: the cut-out's soft edge; 0
+    (default) pastes the mask's pixels as they are, which leaves the smallest seam on the scene generator's ground
+    truth (docs/BENCHMARKS.md, paste seam); a soft edge is for masks that include some background at the border.
     keep_size: paste at the object's present size instead of the predicted one (no depth cue)."""
 
     remove: RemoveOptions = RemoveOptions()
     candidates: int = 4
     candidate: int = 0
     seed: int = 0
-    edge_px: float = 1.0
+    edge_px: float = 0.0
     keep_size: bool = False
 
     def validated(self) -> MoveOptions:
