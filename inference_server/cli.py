@@ -207,31 +207,12 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def remove(args: argparse.Namespace) -> int:
-    from .file_commands import remove as remove_files
+def work_on_files(args: argparse.Namespace) -> int:
+    """remove, move, recolor and detect: file_commands.py's function of the same name (imported on use: it loads
+    torch)."""
+    from . import file_commands
 
-    remove_files(args)
-    return EXIT_OK
-
-
-def move(args: argparse.Namespace) -> int:
-    from .file_commands import move as move_files
-
-    move_files(args)
-    return EXIT_OK
-
-
-def recolor(args: argparse.Namespace) -> int:
-    from .file_commands import recolor as recolor_files
-
-    recolor_files(args)
-    return EXIT_OK
-
-
-def detect(args: argparse.Namespace) -> int:
-    from .file_commands import detect as detect_objects
-
-    detect_objects(args)
+    getattr(file_commands, args.command)(args)
     return EXIT_OK
 
 
@@ -249,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return {"serve": serve, "remove": remove, "move": move, "recolor": recolor, "detect": detect,
-                "info": info}[args.command](args)
+        return {"serve": serve, "info": info}.get(args.command, work_on_files)(args)
     except InvalidInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

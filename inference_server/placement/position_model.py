@@ -26,7 +26,6 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..segmentation.errors import ModelUnavailableError, WeightsFileError
 from ..segmentation.weights import ArchitectureConfig
 from .vocabulary import CLASSES, PREDICATES, PlacementRequest, class_index
 
@@ -81,15 +80,7 @@ class PositionModelConfig(ArchitectureConfig):
 def read_config(path: Path) -> PositionModelConfig:
     """The config saved in `path`. Raises ModelUnavailableError when it is missing, WeightsFileError when it is not
     a config of this model; both name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelUnavailableError(f"the {TITLE} config {path} (the JSON beside its weights) does not exist; "
-                                    f"{POSITION_FIX}")
-    try:
-        return PositionModelConfig.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-        raise WeightsFileError(f"the {TITLE} config {path} is not a config of this model ({error}); "
-                               f"{POSITION_FIX}") from error
+    return PositionModelConfig.read(path, title=TITLE, fix=POSITION_FIX)
 
 
 @dataclass(frozen=True)

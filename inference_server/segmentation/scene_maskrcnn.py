@@ -30,7 +30,7 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredic
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 from ..scenes import CLASSES
-from .errors import ModelUnavailableError, WeightsFileError
+from .errors import ModelUnavailableError
 from .segmenter import DEFAULT_SCORE_THRESHOLD
 from .torchvision_maskrcnn import TorchvisionMaskRCNNSegmenter
 from .weights import INSTALL_FIX, ArchitectureConfig, config_path, find_weights, load_weights
@@ -109,15 +109,7 @@ def save_config(config: SceneMaskRCNNConfig, path: Path) -> None:
 def read_config(path: Path) -> SceneMaskRCNNConfig:
     """The config saved in `path`. Raises ModelUnavailableError when it is missing, WeightsFileError when it is not
     a config of this architecture; both name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelUnavailableError(f"the {TITLE} config {path} (the JSON beside its weights) does not exist; "
-                                    f"{SCENE_FIX}")
-    try:
-        return SceneMaskRCNNConfig.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-        raise WeightsFileError(f"the {TITLE} config {path} is not a config of this model ({error}); "
-                               f"{SCENE_FIX}") from error
+    return SceneMaskRCNNConfig.read(path, title=TITLE, fix=SCENE_FIX)
 
 
 def build_scene_maskrcnn(config: SceneMaskRCNNConfig = SceneMaskRCNNConfig()) -> MaskRCNN:

@@ -125,3 +125,17 @@ class ArchitectureConfig:
         if set(data) != names:
             raise ValueError(f"Expected the fields {sorted(names)}, but found {sorted(data)}")
         return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
+
+    @classmethod
+    def read(cls, path: Path, *, title: str, fix: str):
+        """The config saved in `path`. Raises ModelUnavailableError when it is missing, WeightsFileError when it is
+        not a config of this architecture; both name the file and end with `fix`."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelUnavailableError(f"the {title} config {path} (the JSON beside its weights) does not exist; "
+                                        f"{fix}")
+        try:
+            return cls.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
+            raise WeightsFileError(f"the {title} config {path} is not a config of this model ({error}); "
+                                   f"{fix}") from error
