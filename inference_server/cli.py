@@ -1,5 +1,5 @@
-"""The `semantic-edit` command: `serve` runs the gRPC server; `remove`, `move`, `recolor` and `detect` work on files,
-in-process or through a server (file_commands.py); `info` shows what a server offers."""
+"""The `semantic-edit` command: `serve` runs the gRPC server; `remove`, `move`, `replace`, `add`, `recolor` and
+`detect` work on files, in-process or through a server (file_commands.py); `info` shows what a server offers."""
 from __future__ import annotations
 
 import argparse
@@ -77,11 +77,7 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
                     "from the left), --box X0,Y0,X1,Y1 (the object overlapping the box most), or both.")
     _add_target(remove, "remove")
     _add_fill_options(remove)
-    remove.add_argument("--save-masks", type=Path, metavar="DIR",
-                        help="also write object-mask.png and hole-mask.png (full image size) into DIR")
-    remove.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
-    remove.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
-    remove.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+    _add_run_options(remove, "object-mask.png and hole-mask.png")
 
 
 def _add_fill_options(parser: argparse.ArgumentParser) -> None:
@@ -116,21 +112,67 @@ def _add_move(commands: argparse._SubParsersAction) -> None:
                     "it is cut out, its old place filled as by remove, its new place and size predicted by the "
                     "position model, and it is pasted there. Name the object as for remove.")
     _add_target(move, "move")
-    move.add_argument("--to", nargs=2, action="append", required=True, metavar=("PREDICATE", "REFERENCE"),
-                      help="a relation to an object in the image: PREDICATE is left of, right of, above, below, in "
-                           "front of, behind, next to, near, on or under; REFERENCE a class (blue sphere, person:2, "
-                           "found by the segmentation model) or mask:FILE; repeat for several")
-    move.add_argument("--object-class", default="", metavar="NAME",
-                      help="the moved object's class for the position model (default: the detected one)")
-    move.add_argument("--candidates", type=int, default=4, help="placements to rank, 1..16 (default: %(default)s)")
-    move.add_argument("--candidate", type=int, default=0, help="which to use, 0 = the best (default)")
-    move.add_argument("--keep-size", action="store_true", help="keep the object's size (no depth scaling)")
+    _add_relations(move, "moved")
     _add_fill_options(move)
-    move.add_argument("--save-masks", type=Path, metavar="DIR",
-                      help="also write object-mask.png, hole-mask.png and placed-mask.png into DIR")
-    move.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
-    move.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
-    move.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+    _add_run_options(move, "object-mask.png, hole-mask.png and placed-mask.png")
+
+
+def _add_relations(parser: argparse.ArgumentParser, what: str) -> None:
+    """--to (repeatable), --object-class, --candidates, --candidate, --keep-size: where a moved or added object
+    goes."""
+    parser.add_argument("--to", nargs=2, action="append", required=True, metavar=("PREDICATE", "REFERENCE"),
+                        help="a relation to an object in the image: PREDICATE is left of, right of, above, below, "
+                             "in front of, behind, next to, near, on or under; REFERENCE a class (blue sphere, "
+                             "person:2, found by the segmentation model) or mask:FILE; repeat for several")
+    parser.add_argument("--object-class", default="", metavar="NAME",
+                        help=f"the {what} object's class for the position model (default: "
+                             f"{'the detected one' if what == 'moved' else 'some object'})")
+    parser.add_argument("--candidates", type=int, default=4, help="placements to rank, 1..16 (default: %(default)s)")
+    parser.add_argument("--candidate", type=int, default=0, help="which to use, 0 = the best (default)")
+    parser.add_argument("--keep-size", action="store_true",
+                        help="keep the object's own size (no scaling to the predicted size)")
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--with", dest="source", type=Path, required=True, metavar="PICTURE",
+                        help="the new object: a picture whose transparency marks it (PNG with alpha), or any "
+                             "picture with --with-mask")
+    parser.add_argument("--with-mask", dest="source_mask", type=Path, metavar="MASK",
+                        help="8-bit image of the picture's size, nonzero = the object")
+
+
+def _add_run_options(parser: argparse.ArgumentParser, mask_files: str) -> None:
+    """--save-masks, --server, --device, --threads."""
+    parser.add_argument("--save-masks", type=Path, metavar="DIR",
+                        help=f"also write {mask_files} (full image size) into DIR")
+    parser.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
+    parser.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+
+
+def _add_replace(commands: argparse._SubParsersAction) -> None:
+    replace = commands.add_parser(
+        "replace", help="replace an object by another one", parents=[_model_options(), _detection_options()],
+        description="Replace an object of IMAGE by the object in PICTURE: the old one is removed as by remove, the "
+                    "new one scaled to fit its box (aspect kept), standing on the same ground line, and pasted. "
+                    "Name the old object as for remove.")
+    _add_target(replace, "replace")
+    _add_source(replace)
+    _add_fill_options(replace)
+    _add_run_options(replace, "object-mask.png, hole-mask.png and placed-mask.png")
+
+
+def _add_add(commands: argparse._SubParsersAction) -> None:
+    add = commands.add_parser(
+        "add", help="add an object where relations hold", parents=[_model_options(), _detection_options()],
+        description="Add the object in PICTURE to IMAGE so that each --to relation holds (e.g. --to on table): "
+                    "the position model predicts its place and size, and it is pasted there. Nothing is removed.")
+    add.add_argument("image", type=Path, help="input image (PNG, JPEG or TIFF; 8-bit RGB or RGBA)")
+    add.add_argument("-o", "--output", type=Path, required=True, help="output image (.png, .jpg or .tif)")
+    _add_source(add)
+    _add_relations(add, "added")
+    add.add_argument("--seed", type=int, default=0, help="random seed of the placements (default: %(default)s)")
+    _add_run_options(add, "placed-mask.png")
 
 
 def _add_recolor(commands: argparse._SubParsersAction) -> None:
@@ -148,11 +190,7 @@ def _add_recolor(commands: argparse._SubParsersAction) -> None:
                               "pixel's lightness (default: %(default)s)")
     recolor.add_argument("--edge", type=int, default=1, metavar="PX",
                          help="soft edge beyond the mask, px (default: %(default)s)")
-    recolor.add_argument("--save-masks", type=Path, metavar="DIR",
-                         help="also write object-mask.png and edge-mask.png (full image size) into DIR")
-    recolor.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
-    recolor.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
-    recolor.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+    _add_run_options(recolor, "object-mask.png and edge-mask.png")
 
 
 def _add_detect(commands: argparse._SubParsersAction) -> None:
@@ -178,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_remove(commands)
     _add_move(commands)
+    _add_replace(commands)
+    _add_add(commands)
     _add_recolor(commands)
     _add_detect(commands)
     info = commands.add_parser("info", help="show what a running server offers")
@@ -208,7 +248,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def work_on_files(args: argparse.Namespace) -> int:
-    """remove, move, recolor and detect: file_commands.py's function of the same name (imported on use: it loads
+    """remove, move, replace, add, recolor and detect: file_commands.py's function of the same name (imported on use: it loads
     torch)."""
     from . import file_commands
 

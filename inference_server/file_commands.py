@@ -1,4 +1,5 @@
-"""What `semantic-edit remove`, `move`, `recolor` and `detect` do with files, in-process or through a server."""
+"""What `semantic-edit remove`, `move`, `replace`, `add`, `recolor` and `detect` do with files, in-process or
+through a server."""
 from __future__ import annotations
 
 import argparse
@@ -9,10 +10,14 @@ import numpy as np
 
 from .errors import InvalidInputError
 from .image_files import output_format, read_image, read_mask, write_image
+from .pipeline.add import AddOptions
 from .pipeline.detect import DetectedScene, DetectionSettings
+from .pipeline.edit_spec import EditResultOf, EditSpec, RelationSpec, SourceSpec, TargetSpec, result_masks
 from .pipeline.move import MoveOptions
 from .pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
+from .pipeline.pasting import PasteResult, source_cutout
 from .pipeline.recolor import RecolorOptions
+from .placement.vocabulary import check_predicate
 from .scene_graph.relations import RelationOptions
 from .scene_graph.targets import TargetQuery
 
@@ -55,7 +60,13 @@ def _settings(args: argparse.Namespace) -> DetectionSettings:
     return DetectionSettings(score_threshold=args.score_threshold, max_objects=args.max_objects).validated()
 
 
-def _target(args: argparse.Namespace, image: np.ndarray) -> np.ndarray | TargetQuery:
+def _image(args: argparse.Namespace) -> np.ndarray:
+    """The input image; first refuses an output name that cannot be written (before the work, not after)."""
+    output_format(args.output)
+    return read_image(args.image)
+
+
+def _target(args: argparse.Namespace, image: np.ndarray) -> TargetSpec:
     if args.mask is not None:
         if args.object is not None or args.box is not None:
             raise InvalidInputError("give --mask, or --object and/or --box, not both")
@@ -64,11 +75,11 @@ def _target(args: argparse.Namespace, image: np.ndarray) -> np.ndarray | TargetQ
             raise InvalidInputError(
                 f"the mask {args.mask} is {mask.shape[1]}x{mask.shape[0]} but the image is {image.shape[1]}x"
                 f"{image.shape[0]}; masks are not resized: give one of the same size")
-        return mask
+        return TargetSpec(mask=mask)
     if args.object is None and args.box is None:
         raise InvalidInputError("name the object: --mask MASK, --object CLASS[:N] (e.g. person:2), or --box "
                                 "X0,Y0,X1,Y1 around it")
-    return TargetQuery(class_target=args.object, hint_box=args.box)
+    return TargetSpec(query=TargetQuery(class_target=args.object, hint_box=args.box), detection=_settings(args))
 
 
 def _remove_options(args: argparse.Namespace) -> RemoveOptions:
@@ -79,115 +90,110 @@ def _remove_options(args: argparse.Namespace) -> RemoveOptions:
         guidance_statistic=GuidanceStatistic(args.guidance_statistic))
 
 
-def remove(args: argparse.Namespace) -> None:
-    _edit(args, _remove_options(args), ("object-mask", "hole-mask"))
-
-
-def _reference(text: str, image: np.ndarray) -> np.ndarray | TargetQuery:
-    """A move's reference: 'mask:FILE' (a mask image of the image's size) or a class target ('blue sphere',
+def _reference(args: argparse.Namespace, text: str, image: np.ndarray) -> TargetSpec:
+    """A relation's reference: 'mask:FILE' (a mask image of the image's size) or a class target ('blue sphere',
     'person:2')."""
     if text.startswith("mask:"):
         mask = read_mask(Path(text[len("mask:"):]))
         if mask.shape != image.shape[:2]:
             raise InvalidInputError(f"the reference mask {text[5:]} is {mask.shape[1]}x{mask.shape[0]} but the image "
                                     f"is {image.shape[1]}x{image.shape[0]}; give one of the same size")
-        return mask
-    return TargetQuery(class_target=text)
+        return TargetSpec(mask=mask)
+    return TargetSpec(query=TargetQuery(class_target=text), detection=_settings(args))
+
+
+def _relations(args: argparse.Namespace, image: np.ndarray) -> tuple[RelationSpec, ...]:
+    return tuple(RelationSpec(check_predicate(predicate), _reference(args, reference, image))
+                 for predicate, reference in args.to)
+
+
+def _source(args: argparse.Namespace) -> SourceSpec:
+    """--with PICTURE (its alpha is the object) and --with-mask MASK (for a picture without alpha)."""
+    picture = read_image(args.source)
+    mask = read_mask(args.source_mask) if args.source_mask is not None else None
+    source_cutout(picture, mask)  # says now, before any work, when they do not mark an object
+    return SourceSpec(picture, mask)
+
+
+def remove(args: argparse.Namespace) -> None:
+    image = _image(args)
+    _run(args, EditSpec("remove", image, _remove_options(args), target=_target(args, image)))
 
 
 def move(args: argparse.Namespace) -> None:
+    image = _image(args)
     options = MoveOptions(remove=_remove_options(args), candidates=args.candidates, candidate=args.candidate,
                           keep_size=args.keep_size)
-    image = read_image(args.image)
-    relations = [(predicate, _reference(reference, image)) for predicate, reference in args.to]
-    _edit(args, options, ("object-mask", "hole-mask", "placed-mask"), relations=relations)
+    _run(args, EditSpec("move", image, options, target=_target(args, image), object_class=args.object_class,
+                        relations=_relations(args, image)))
+
+
+def replace(args: argparse.Namespace) -> None:
+    image = _image(args)
+    _run(args, EditSpec("replace", image, _remove_options(args), target=_target(args, image),
+                        source=_source(args)))
+
+
+def add(args: argparse.Namespace) -> None:
+    image = _image(args)
+    options = AddOptions(candidates=args.candidates, candidate=args.candidate, seed=args.seed,
+                         keep_size=args.keep_size)
+    _run(args, EditSpec("add", image, options, object_class=args.object_class, relations=_relations(args, image),
+                        source=_source(args)))
 
 
 def recolor(args: argparse.Namespace) -> None:
+    image = _image(args)
     options = RecolorOptions(colour=args.color, strength=args.strength, lightness=args.lightness, edge_px=args.edge)
-    _edit(args, options, ("object-mask", "edge-mask"))
+    _run(args, EditSpec("recolor", image, options, target=_target(args, image)))
 
 
-def _edit(args: argparse.Namespace, options: RemoveOptions | MoveOptions | RecolorOptions, mask_files: tuple[str, ...],
-          relations=()) -> None:
+def _summary(spec: EditSpec, result: EditResultOf) -> str:
+    r = result.region
+    timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
+    objects = f"objects {', '.join(map(str, result.object_ids))}; " if result.object_ids else ""
+    work = {"recolor": lambda: f"edge {result.edge_px} px",
+            "add": lambda: "no fill"}.get(spec.kind, lambda: f"dilation {result.dilation_px} px, "
+                                                              f"{result.iterations} steps")()
+    if isinstance(result, PasteResult) and result.candidates:
+        work += f", placement {spec.options.candidate + 1} of {len(result.candidates)}"
+    return f"changed {r.width}x{r.height} px at ({r.x}, {r.y}), {objects}{work}; {timings}"
+
+
+def _run(args: argparse.Namespace, spec: EditSpec) -> None:
+    """Runs `spec` (through --server, or here), writes --output and --save-masks, prints a summary."""
     from .pipeline.remove import apply_patch
 
-    output_format(args.output)  # refuse an unwritable name before the work, not after
-    image = read_image(args.image)
-    target = _target(args, image)
-    options = options.validated()
-    settings = _settings(args)
+    spec = spec.validated()
     progress = TerminalProgress()
     try:
         if args.server:
             from .remote import edit_remotely
 
-            result = edit_remotely(args.server, image, target, options, progress, settings,
-                                   object_class=getattr(args, "object_class", "") or "", relations=relations)
+            result = edit_remotely(args.server, spec, progress)
         else:
-            result = _edit_here(args, image, target, options, settings, progress, relations)
+            result = _run_here(args, spec, progress)
     finally:
         progress.close()
-    write_image(args.output, apply_patch(image, result.region, result.patch))
+    write_image(args.output, apply_patch(spec.image, result.region, result.patch))
     if args.save_masks:
-        masks = ((result.object_mask, result.edge_mask) if isinstance(options, RecolorOptions) else
-                 (result.object_mask, result.hole_mask, result.placed_mask) if isinstance(options, MoveOptions) else
-                 (result.object_mask, result.hole_mask))
-        for name, crop in zip(mask_files, masks):
-            full = np.zeros(image.shape[:2], dtype=np.uint8)
+        for name, crop in result_masks(result).items():
+            full = np.zeros(spec.image.shape[:2], dtype=np.uint8)
             full[result.region.slices] = crop.astype(np.uint8) * 255
-            write_image(args.save_masks / f"{name}.png", full)
-    r = result.region
-    timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
-    objects = f"objects {', '.join(map(str, result.object_ids))}; " if result.object_ids else ""
-    work = (f"edge {result.edge_px} px" if isinstance(options, RecolorOptions)
-            else f"dilation {result.dilation_px} px, {result.iterations} steps")
-    if isinstance(options, MoveOptions) and result.candidates:
-        work += f", placement {options.candidate + 1} of {len(result.candidates)}"
-    print(f"wrote {args.output}: changed {r.width}x{r.height} px at ({r.x}, {r.y}), {objects}{work}; {timings}")
+            write_image(args.save_masks / f"{name}-mask.png", full)
+    print(f"wrote {args.output}: {_summary(spec, result)}")
 
 
-def _edit_here(args, image, target, options, settings, progress, relations):
+def _run_here(args: argparse.Namespace, spec: EditSpec, progress: TerminalProgress) -> EditResultOf:
     from .device import choose_device, set_cpu_threads
-    from .pipeline.detect import TargetResolver
-    from .pipeline.recolor import recolor_object
-    from .pipeline.remove import remove_object
+    from .pipeline.edit_spec import EditModels, run_edit
+    from .placement.predict import PositionPredictor
 
-    queries = [t for t in (target, *(reference for _, reference in relations)) if isinstance(t, TargetQuery)]
-    resolver = TargetResolver(load_segmenter_for(args) if queries else None, image, progress)
-
-    def resolve(given):
-        return resolver.resolve(None, given, settings) if isinstance(given, TargetQuery) else resolver.resolve(
-            given, None)
-
-    found = resolve(target)
+    segmenter = load_segmenter_for(args) if spec.needs_segmenter else None
     set_cpu_threads(args.threads)
     device = choose_device(args.device).torch_device
-    if isinstance(options, RecolorOptions):
-        result = recolor_object(image, found.mask, options)
-    elif isinstance(options, MoveOptions):
-        result = _move_here(args, image, found, options, relations, resolve, device, progress)
-    else:
-        result = remove_object(image, found.mask, options, device=device, progress=progress)
-    result.object_ids = found.object_ids
-    return result
-
-
-def _move_here(args, image, found, options, relations, resolve, device, progress):
-    from .pipeline.masks import bounding_region
-    from .pipeline.move import move_object
-    from .placement.predict import PositionPredictor
-    from .placement.vocabulary import UNKNOWN, Triplet
-
-    height, width = image.shape[:2]
-    triplets = []
-    for predicate, reference in relations:
-        ref = resolve(reference)
-        box = bounding_region(ref.mask)
-        triplets.append(Triplet(predicate, ref.class_name or UNKNOWN, (
-            box.x / width, box.y / height, (box.x + box.width) / width, (box.y + box.height) / height)))
-    return move_object(image, found.mask, args.object_class or found.class_name or UNKNOWN, triplets,
-                       PositionPredictor(device), options, device=device, progress=progress)
+    predictor = PositionPredictor(device) if spec.kind in ("move", "add") else None
+    return run_edit(spec, EditModels(segmenter, predictor, device), progress=progress)
 
 
 def scene_as_json(scene: DetectedScene, model: str) -> dict:

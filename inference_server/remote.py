@@ -1,7 +1,7 @@
 """A gRPC client of a running server, for the command line (`--server HOST:PORT`)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import grpc
 import numpy as np
@@ -12,14 +12,11 @@ from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 from .config import DEFAULT_MAX_MESSAGE_BYTES
 from .errors import InvalidInputError, SemanticEditError
 from .pipeline.detect import DetectedScene, DetectionSettings
-from .pipeline.move import MoveOptions, MoveResult
-from .pipeline.options import RemoveOptions
-from .pipeline.recolor import RecolorOptions, RecolorResult
-from .pipeline.remove import RemoveResult
+from .pipeline.edit_spec import EditResultOf, EditSpec
 from .scene_graph.relations import RelationOptions
-from .scene_graph.targets import TargetQuery
 from .segmentation.errors import ModelUnavailableError, NotFoundError
-from .service.convert import edit_request_to_proto, image_to_proto, result_from_proto
+from .service.convert import image_to_proto, result_from_proto
+from .service.convert_edits import edit_request_to_proto
 from .service.convert_scene import detection_settings_to_proto, relation_options_to_proto, scene_from_proto
 from .service.server import message_size_options
 
@@ -72,22 +69,16 @@ def detect_remotely(address: str, image: np.ndarray, settings: DetectionSettings
     return scene_from_proto(graph, image.shape[1], image.shape[0])
 
 
-def edit_remotely(address: str, image: np.ndarray, target: np.ndarray | TargetQuery,
-                  options: RemoveOptions | MoveOptions | RecolorOptions,
-                  progress: Callable[[str, int, int, str], None] | None = None,
-                  detection: DetectionSettings = DetectionSettings(), *, object_class: str = "",
-                  relations: Sequence[tuple[str, np.ndarray | TargetQuery]] = ()
-                  ) -> RemoveResult | MoveResult | RecolorResult:
-    """Sends one edit (a removal, move or recolour, by the options' type) to the server at `address` and returns
-    its result; progress events go to `progress`. target (and each move relation's reference): the object's mask,
-    or a TargetQuery the server resolves with `detection`."""
-    request = edit_request_to_proto(image, target, options, detection, object_class=object_class,
-                                    relations=relations)
+def edit_remotely(address: str, spec: EditSpec,
+                  progress: Callable[[str, int, int, str], None] | None = None) -> EditResultOf:
+    """Sends one edit to the server at `address` and returns its result; progress events go to `progress`.
+    Targets given as queries are resolved by the server with their detection settings."""
+    request = edit_request_to_proto(spec)
     with _channel(address) as channel:
         try:
             for event in pb_grpc.SemanticEditStub(channel).Edit(request, timeout=EDIT_TIMEOUT_SECONDS):
                 if event.HasField("result"):
-                    return result_from_proto(event.result)
+                    return result_from_proto(event.result, (spec.image.shape[1], spec.image.shape[0]))
                 if progress is not None:
                     p = event.progress
                     progress(p.stage, p.step, p.total, p.message)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inference_server.errors import InvalidInputError
-from inference_server.pipeline.move import MoveOptions, move_object, pasted_box
+from inference_server.pipeline.move import MoveOptions, move_object
 from inference_server.pipeline.options import RemoveOptions
 from inference_server.placement.predict import PositionPredictor
 from inference_server.placement.vocabulary import Triplet
@@ -66,12 +66,6 @@ def test_keep_size_pastes_at_the_objects_own_size(scene, predictor):
     x0, y0, x1, y1 = scene.boxes[0]
     if 0 < cols[0] and cols[-1] < result.region.width - 1:  # not clipped by the image's edge
         assert (cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1) == (x1 - x0, y1 - y0)
-
-
-def test_pasted_box_keeps_the_aspect_and_stands_on_the_predicted_ground_line():
-    x, y, width, height = pasted_box((0.25, 0.5, 0.5, 0.75), (20, 10), (100, 100), keep_size=False)
-    assert (width, height) == (50, 25) and y + height == 75 and x + width / 2 == pytest.approx(37.5, abs=0.5)
-    assert pasted_box((0.25, 0.5, 0.5, 0.75), (20, 10), (100, 100), keep_size=True)[2:] == (20, 10)
 
 
 @pytest.mark.parametrize("options, words", [

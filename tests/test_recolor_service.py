@@ -54,7 +54,7 @@ def test_recolor_by_mask_answers_the_pipelines_pixels_and_masks(stub, scene):
     assert set(masks) == {"object", "edge"} and np.array_equal(masks["object"], mask[local.region.slices])
     assert result.iterations == 0 and result.dilation_px == 1
     assert "recolor" in {t.stage for t in result.timings}
-    assert list(stub.GetInfo(pb.GetInfoRequest()).edits) == ["remove", "move", "recolor"]
+    assert list(stub.GetInfo(pb.GetInfoRequest()).edits) == ["remove", "move", "replace", "add", "recolor"]
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     roi = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     error = np.abs(patched(image, result).astype(float) - after)[roi].mean()

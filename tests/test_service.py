@@ -154,7 +154,7 @@ def test_server_still_serves_after_bad_input(stub):
 def test_get_info_health_and_reflection(server_address, stub):
     info = stub.GetInfo(pb.GetInfoRequest(), timeout=10)
     assert info.device.kind == "cpu" and info.device.name
-    assert list(info.edits) == ["remove", "move", "recolor"]
+    assert list(info.edits) == ["remove", "move", "replace", "add", "recolor"]
     assert list(info.quality_presets) == ["fast", "balanced", "best"]
     assert info.limits.max_pixels == TEST_MAX_PIXELS
     assert info.limits.max_queued_jobs == TEST_MAX_QUEUED_JOBS

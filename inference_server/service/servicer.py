@@ -15,16 +15,14 @@ from .. import __version__
 from ..config import ServerConfig
 from ..device import ComputeDevice
 from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
-from ..pipeline.detect import TargetResolver, detect_scene
-from ..pipeline.masks import bounding_region
-from ..pipeline.move import move_object
+from ..pipeline.detect import detect_scene
+from ..pipeline.edit_spec import EDITS, EditModels, run_edit
 from ..pipeline.options import PRESETS
-from ..pipeline.recolor import STAGE_RECOLOR, recolor_object
+from ..pipeline.remove import STAGE_QUEUED
 from ..placement.predict import PositionPredictor
-from ..placement.vocabulary import PREDICATES, UNKNOWN, Triplet
-from ..pipeline.remove import STAGE_QUEUED, remove_object
+from ..placement.vocabulary import PREDICATES
 from ..segmentation.errors import ModelUnavailableError, NotFoundError
-from . import convert, convert_scene
+from . import convert, convert_edits, convert_scene
 from .jobs import ERROR, PROGRESS, Job, JobQueue
 from .segmenter_slot import SegmenterSlot
 
@@ -89,7 +87,7 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
         return pb.ServerInfo(
             version=__version__,
             device=pb.DeviceInfo(kind=self.device.kind, name=self.device.name),
-            edits=list(convert.EDITS),
+            edits=list(EDITS),
             models=[pb.ModelInfo(name="background-guided-dip", task="inpainting", available=True,
                                  detail="fitted to each image at request time; needs no weights"),
                     self._segmentation_info(),
@@ -126,17 +124,6 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             if kind != PROGRESS:
                 return
 
-    @staticmethod
-    def _triplet(relation: convert.ParsedRelation, resolver: TargetResolver, shape: tuple[int, ...]) -> Triplet:
-        """The relation as the position model reads it: the reference's box in 0..1 and its class."""
-        reference = relation.reference
-        found = resolver.resolve(reference.mask, reference.query, reference.detection)
-        height, width = shape[:2]
-        box = bounding_region(found.mask)
-        box01 = (box.x / width, box.y / height, (box.x + box.width) / width, (box.y + box.height) / height)
-        return Triplet(relation.predicate, relation.reference_class or found.class_name or UNKNOWN, box01,
-                       target_is_subject=not relation.reference_is_subject)
-
     def _require_segmenter(self, context: grpc.ServicerContext):
         try:
             return self.segmentation.require()
@@ -145,30 +132,15 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
 
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext):
         try:
-            edit = convert.edit_request_from_proto(request, self.config.max_pixels)
+            spec = convert_edits.edit_request_from_proto(request, self.config.max_pixels)
         except InvalidInputError as error:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        needs_objects = edit.query is not None or any(r.reference.query is not None for r in edit.relations)
-        segmenter = self._require_segmenter(context) if needs_objects else None
+        segmenter = self._require_segmenter(context) if spec.needs_segmenter else None
+        models = EditModels(segmenter, self.placement, self.device.torch_device)
 
         def work(job: Job) -> pb.EditResult:
-            progress = _ThrottledProgress(job)
-            resolver = TargetResolver(segmenter, edit.image, progress)
-            target = resolver.resolve(edit.object_mask, edit.query, edit.detection)
-            if edit.kind == "recolor":
-                progress(STAGE_RECOLOR, 0, 1, "Recolouring the object")
-                result = recolor_object(edit.image, target.mask, edit.options)
-                progress(STAGE_RECOLOR, 1, 1, "Recolouring the object")
-            elif edit.kind == "move":
-                triplets = [self._triplet(relation, resolver, edit.image.shape) for relation in edit.relations]
-                result = move_object(edit.image, target.mask, edit.object_class or target.class_name or UNKNOWN,
-                                     triplets, self.placement, edit.options, device=self.device.torch_device,
-                                     progress=progress, should_stop=job.should_stop)
-            else:
-                result = remove_object(edit.image, target.mask, edit.options, device=self.device.torch_device,
-                                       progress=progress, should_stop=job.should_stop)
-            result.object_ids = target.object_ids
-            return convert.result_to_proto(result, edit.pixel_format)
+            result = run_edit(spec, models, progress=_ThrottledProgress(job), should_stop=job.should_stop)
+            return convert.result_to_proto(result, request.image.format)
 
         job = Job(work)
         ahead = self._submit(job, context)
