@@ -63,3 +63,39 @@ def two_object_scene():
         if rendered.visible_fraction[:2].min() > 0.9 and (rendered.boxes[:2, 2] - rendered.boxes[:2, 0]).min() >= 10:
             return rendered
     raise RuntimeError("no scene with two clear objects")
+
+
+@pytest.fixture(scope="session")
+def replaced():
+    """The generator's ground truth of a yellow cube replacing a clearly visible sphere (same size, same place) at
+    SCENE_SIZE px."""
+    from inference_server.scenes import edit_replace, random_scene, render_edit
+
+    for seed in range(3, 60):
+        spec = random_scene(seed, num_objects=(2, 3))
+        if spec.objects[0].shape != "sphere":
+            continue
+        pair = render_edit(edit_replace(spec, 0, shape="cube", colour="yellow"), SCENE_SIZE, SCENE_SIZE)
+        if pair.before.visible_fraction[0] > 0.95 and pair.after.visible_fraction[0] > 0.95 and \
+                pair.before.boxes[0, 2] - pair.before.boxes[0, 0] >= 12:
+            return pair
+    raise RuntimeError("no scene with a clear sphere")
+
+
+@pytest.fixture(scope="session")
+def added():
+    """The generator's ground truth of a small green cube added left of a scene's object 0, at SCENE_SIZE px."""
+    from inference_server.scenes import LayoutError, edit_add, random_scene, render_edit
+    from inference_server.scenes.scene_spec import SIZES, SceneObject
+
+    for seed in range(3, 60):
+        spec = random_scene(seed, num_objects=(2, 3))
+        try:
+            edit = edit_add(spec, SceneObject("cube", "green", "matte", SIZES["small"]), [("left of", 0)],
+                            seed=seed)
+        except LayoutError:
+            continue
+        pair = render_edit(edit, SCENE_SIZE, SCENE_SIZE)
+        if pair.after.visible_fraction[-1] > 0.95 and pair.after.boxes[-1, 2] - pair.after.boxes[-1, 0] >= 8:
+            return pair
+    raise RuntimeError("no scene to add to")

@@ -14,8 +14,6 @@ from inference_server.pipeline.remove import apply_patch
 from inference_server.pipeline.replace import replace_object
 from inference_server.placement.predict import PositionPredictor
 from inference_server.placement.vocabulary import Triplet
-from inference_server.scenes import LayoutError, edit_add, edit_replace, random_scene, render_edit
-from inference_server.scenes.scene_spec import SIZES, SceneObject
 
 from conftest import SCENE_SIZE as SIZE
 
@@ -37,36 +35,6 @@ def box01(box) -> tuple[float, float, float, float]:
 def roi_mae(image: np.ndarray, truth: np.ndarray, roi) -> float:
     x0, y0, x1, y1 = roi
     return float(np.abs(image[y0:y1, x0:x1].astype(float) - truth[y0:y1, x0:x1]).mean())
-
-
-@pytest.fixture(scope="module")
-def replaced():
-    """A cube or cylinder replacing a clearly visible sphere of the same size, same place."""
-    for seed in range(3, 60):
-        spec = random_scene(seed, num_objects=(2, 3))
-        if spec.objects[0].shape != "sphere":
-            continue
-        pair = render_edit(edit_replace(spec, 0, shape="cube", colour="yellow"), SIZE, SIZE)
-        if pair.before.visible_fraction[0] > 0.95 and pair.after.visible_fraction[0] > 0.95 and \
-                pair.before.boxes[0, 2] - pair.before.boxes[0, 0] >= 12:
-            return pair
-    raise RuntimeError("no scene with a clear sphere")
-
-
-@pytest.fixture(scope="module")
-def added():
-    """A small green cube added left of a scene's object 0."""
-    for seed in range(3, 60):
-        spec = random_scene(seed, num_objects=(2, 3))
-        try:
-            edit = edit_add(spec, SceneObject("cube", "green", "matte", SIZES["small"]), [("left of", 0)],
-                            seed=seed)
-        except LayoutError:
-            continue
-        pair = render_edit(edit, SIZE, SIZE)
-        if pair.after.visible_fraction[-1] > 0.95 and pair.after.boxes[-1, 2] - pair.after.boxes[-1, 0] >= 8:
-            return pair
-    raise RuntimeError("no scene to add to")
 
 
 def test_the_box_keeps_the_aspect_and_stands_on_the_ground_line():

@@ -19,7 +19,7 @@ from semantic_edit.v1 import semantic_edit_pb2 as pb
 from conftest import SCENE_SIZE as SIZE
 from test_move import box01
 from test_move_service import mask_target
-from test_replace_add import added, picture_of, replaced  # noqa: F401  (fixtures)
+from test_replace_add import picture_of
 from test_service import run_edit
 
 OPTIONS = pb.EditOptions(quality="fast", iterations=20, dilation_px=2)

@@ -23,8 +23,8 @@ from ..placement.vocabulary import PlacementRequest, Triplet
 from .masks import bounding_region
 from .options import RemoveOptions
 from .paste import cut_out
-from .pasting import STAGE_PASTE, STAGE_PLACE, PasteResult, box_on_ground_line, paste_scaled, placed_in, union
-from .remove import ProgressReport, apply_patch, remove_object, validate_remove_input
+from .pasting import STAGE_PLACE, PasteResult, box_on_ground_line, remove_and_paste
+from .remove import ProgressReport, validate_remove_input
 
 
 def check_candidates(candidates: int, candidate: int) -> None:
@@ -86,20 +86,8 @@ def move_object(image: np.ndarray, object_mask: np.ndarray, object_class: str, r
     report(STAGE_PLACE, 1, 1, "Finding the new place")
     place_seconds = time.perf_counter() - started
 
-    removed = remove_object(image, object_mask, options.remove, device=device, progress=progress,
-                            should_stop=should_stop)
-    background = apply_patch(image, removed.region, removed.patch)
-
-    started = time.perf_counter()
-    report(STAGE_PASTE, 0, 1, "Pasting the object at its new place")
-    pasted = paste_scaled(background, cutout, box)
-    region = union(removed.region, pasted.region)
-    report(STAGE_PASTE, 1, 1, "Pasting the object at its new place")
-    timings = {STAGE_PLACE: place_seconds, **removed.timings, STAGE_PASTE: time.perf_counter() - started}
-
-    return PasteResult(region=region, patch=pasted.image[region.slices].copy(),
-                       object_mask=placed_in(region, removed.region, removed.object_mask),
-                       hole_mask=placed_in(region, removed.region, removed.hole_mask),
-                       placed_mask=placed_in(region, pasted.region, pasted.placed_mask),
-                       placement=placement, candidates=candidates, image_size=(width, height),
-                       dilation_px=removed.dilation_px, iterations=removed.iterations, timings=timings)
+    result = remove_and_paste(image, object_mask, cutout, box, options.remove, "Pasting the object at its new place",
+                              device=device, progress=progress, should_stop=should_stop)
+    result.placement, result.candidates = placement, candidates
+    result.timings = {STAGE_PLACE: place_seconds, **result.timings}
+    return result

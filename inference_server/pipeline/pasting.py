@@ -7,16 +7,19 @@
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from ..errors import InvalidInputError
 from ..placement.predict import Placement
 from .masks import Region
+from .options import RemoveOptions
 from .paste import Cutout, cut_out, paste
-from .remove import apply_patch
+from .remove import ProgressReport, apply_patch, remove_object
 
 STAGE_PLACE = "place"
 STAGE_PASTE = "paste"
@@ -124,3 +127,25 @@ def placed_in(region: Region, inner: Region, crop: np.ndarray) -> np.ndarray:
     out = np.zeros((region.height, region.width), dtype=bool)
     out[inner.y - region.y:inner.y - region.y + inner.height, inner.x - region.x:inner.x - region.x + inner.width] = crop
     return out
+
+
+def remove_and_paste(image: np.ndarray, object_mask: np.ndarray, cutout: Cutout, box: tuple[int, int, int, int],
+                     options: RemoveOptions, message: str, *, device: torch.device | None = None,
+                     progress: ProgressReport | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> PasteResult:
+    """Removes the masked object (remove.py), then pastes `cutout` at box (x, y, width, height) over the filled
+    image (move, replace). The result covers both places; its placement is left for the caller."""
+    report = progress or (lambda stage, step, total, text: None)
+    removed = remove_object(image, object_mask, options, device=device, progress=progress, should_stop=should_stop)
+    started = time.perf_counter()
+    report(STAGE_PASTE, 0, 1, message)
+    pasted = paste_scaled(apply_patch(image, removed.region, removed.patch), cutout, box)
+    region = union(removed.region, pasted.region)
+    report(STAGE_PASTE, 1, 1, message)
+    return PasteResult(region=region, patch=pasted.image[region.slices].copy(),
+                       object_mask=placed_in(region, removed.region, removed.object_mask),
+                       hole_mask=placed_in(region, removed.region, removed.hole_mask),
+                       placed_mask=placed_in(region, pasted.region, pasted.placed_mask),
+                       placement=None, candidates=[], image_size=(image.shape[1], image.shape[0]),
+                       dilation_px=removed.dilation_px, iterations=removed.iterations,
+                       timings={**removed.timings, STAGE_PASTE: time.perf_counter() - started})

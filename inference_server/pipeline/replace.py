@@ -10,7 +10,6 @@ used: the target as given, the filled hole, and where the new object is.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -19,8 +18,8 @@ import torch
 from .masks import bounding_region
 from .options import RemoveOptions
 from .paste import Cutout
-from .pasting import STAGE_PASTE, PasteResult, box01_of, box_on_ground_line, paste_scaled, placed_in, union
-from .remove import ProgressReport, apply_patch, remove_object, validate_remove_input
+from .pasting import PasteResult, box01_of, box_on_ground_line, remove_and_paste
+from .remove import ProgressReport, validate_remove_input
 
 
 def replace_object(image: np.ndarray, object_mask: np.ndarray, source: Cutout,
@@ -30,24 +29,9 @@ def replace_object(image: np.ndarray, object_mask: np.ndarray, source: Cutout,
     """Replaces the masked object by `source`; `options` say how its place is filled first."""
     validate_remove_input(image, object_mask)
     options = options.validated()
-    report = progress or (lambda stage, step, total, message: None)
     height, width = object_mask.shape
     target_box = box01_of(bounding_region(object_mask), (width, height))
     box = box_on_ground_line(target_box, source.size, (width, height), fit="inside")
 
-    removed = remove_object(image, object_mask, options, device=device, progress=progress, should_stop=should_stop)
-    background = apply_patch(image, removed.region, removed.patch)
-
-    started = time.perf_counter()
-    report(STAGE_PASTE, 0, 1, "Pasting the new object")
-    pasted = paste_scaled(background, source, box)
-    region = union(removed.region, pasted.region)
-    report(STAGE_PASTE, 1, 1, "Pasting the new object")
-    timings = {**removed.timings, STAGE_PASTE: time.perf_counter() - started}
-
-    return PasteResult(region=region, patch=pasted.image[region.slices].copy(),
-                       object_mask=placed_in(region, removed.region, removed.object_mask),
-                       hole_mask=placed_in(region, removed.region, removed.hole_mask),
-                       placed_mask=placed_in(region, pasted.region, pasted.placed_mask),
-                       placement=None, candidates=[], image_size=(width, height),
-                       dilation_px=removed.dilation_px, iterations=removed.iterations, timings=timings)
+    return remove_and_paste(image, object_mask, source, box, options, "Pasting the new object", device=device,
+                            progress=progress, should_stop=should_stop)
