@@ -4,7 +4,8 @@ One GIMP process runs every case (tests/gimp/remove_batch.py writes what it find
 and a second one is killed in the middle of a job to show that the server drops it. Detect Objects and the targets
 by class talk to a server with a Mask R-CNN checkpoint whose answer is known (tests/segmentation_checkpoints.py); what
 GIMP shows is compared with what the same server answers through the API. Recolor Object, by selection and by class,
-is compared with the API's answer to the same request the same way. The root folder is built once
+is compared with the API's answer to the same request the same way, and so are Move, Replace and Add Object (mask
+layers for the object and the reference, a cut-out layer with alpha as the new object). The root folder is built once
 by tests/gimp/build_gimp_root.sh (about 2 minutes, 820 MB) into ${SEMANTIC_EDIT_GIMP_ROOT:-~/.cache/semantic-edit/
 gimp3-root} and reused. With CI=true these tests never skip; elsewhere they skip when no root can be built (not root,
 no chroot) or when SEMANTIC_EDIT_SKIP_GIMP=1.
@@ -63,6 +64,7 @@ ERROR_CASES = ("no_selection", "no_mask_layer", "empty_mask", "server_stopped", 
                "remembered_server")
 OBJECT_CASES = ("detect", "class", "detect_no_weights", "class_no_weights", "unknown_class")
 RECOLOR_CASES = ("recolor_selection", "recolor_class", "recolor_no_selection", "recolor_whole_layer")
+PASTE_CASES = ("move", "move_class_reference", "move_no_relation", "move_empty_reference", "replace", "replace_source_without_alpha", "add")
 # Recolor by selection passes every option away from its default; by class, none: a script's unset colour is blue.
 RECOLOR_OPTIONS = {"color": "#2a4bd7", "strength": 0.8, "lightness": 0.5, "edge": 2}
 RECOLOR_COLOR = (0x2A, 0x4B, 0xD7)
@@ -71,6 +73,19 @@ DEFAULT_COLOR = (0, 0, 255)
 # half erased, is the mask of a removal.
 SCORE_THRESHOLD, MAX_OBJECTS, MASK_LAYER_INDEX = 0.5, 4, 1
 DETECTION_SIZE = 64  # px: the segmenter's input; seconds per detection on a CPU
+# Move, Replace, Add: a red disc (the object) right of a blue block (the reference); the new object is a yellow
+# cut-out with alpha. Few fill steps: the comparison with the API needs the same answer, not a good fill.
+PASTE_DISC = (64.0, 40.0, 8.0)  # centre x, y, radius
+PASTE_BLOCK = (30, 28, 16, 22)  # x, y, width, height
+BLOCK_COLOUR = (40, 60, 200)
+YELLOW = (250, 220, 30)
+PASTE_FILL = {"quality": "fast", "iterations": 5, "dilation": 2, "seed": 1}
+PASTE_OPTIONS = {
+    "move": {"object_class": "red disc", "reference_class_1": "blue block", "candidates": 3, "candidate": 1,
+             **PASTE_FILL},
+    "replace": PASTE_FILL,
+    "add": {"source_class": "yellow cube", "candidates": 3, "candidate": 1, "seed": 1},
+}
 TIMINGS: dict[str, float] = {}  # what took how long, printed at the end of the module (with or without -s)
 REPORT: list[str] = []
 
@@ -153,6 +168,27 @@ def servers(tmp_path_factory):
         server.stop(grace=None)
 
 
+def _paste_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image, disc mask, block mask) of the move scene."""
+    image = textured_background(HEIGHT, WIDTH, seed=3)
+    disc = disc_mask(HEIGHT, WIDTH, *PASTE_DISC)
+    image[disc] = DISC_COLOUR
+    x, y, w, h = PASTE_BLOCK
+    block = np.zeros((HEIGHT, WIDTH), bool)
+    block[y:y + h, x:x + w] = True
+    image[block] = BLOCK_COLOUR
+    return image, disc, block
+
+
+def _yellow_cutout() -> np.ndarray:
+    """16 x 20 RGBA: a yellow block, opaque in its middle, with a half-transparent left edge."""
+    rgba = np.zeros((20, 16, 4), np.uint8)
+    rgba[..., :3] = YELLOW
+    rgba[3:17, 2:14, 3] = 255
+    rgba[3:17, 2, 3] = 128
+    return rgba
+
+
 def _scene(rgba: bool = False) -> np.ndarray:
     image = textured_background(HEIGHT, WIDTH, seed=3)
     image[disc_mask(HEIGHT, WIDTH, DISC_CX, DISC_CY, DISC_RADIUS)] = DISC_COLOUR
@@ -174,6 +210,12 @@ def workdir(gimp_root):
     mask = disc_mask(HEIGHT, WIDTH, DISC_CX, DISC_CY, DISC_RADIUS + 2)
     Image.fromarray(np.repeat(mask[..., None] * np.uint8(255), 3, -1)).save(host / "disc-mask.png")
     Image.fromarray(np.zeros((HEIGHT, WIDTH, 3), np.uint8)).save(host / "empty-mask.png")
+    paste_image, disc, block = _paste_scene()
+    Image.fromarray(paste_image).save(host / "move.png")
+    for name, mask in (("move-disc-mask", disc), ("move-block-mask", block)):
+        Image.fromarray(np.repeat(mask[..., None] * np.uint8(255), 3, -1)).save(host / f"{name}.png")
+    Image.fromarray(_yellow_cutout(), "RGBA").save(host / "yellow.png")
+    Image.fromarray(_yellow_cutout()[..., :3]).save(host / "yellow-rgb.png")
     shutil.copy(BATCH_SCRIPT, host / "remove_batch.py")
     yield host, "/" + str(host.relative_to(gimp_root))
     shutil.rmtree(host, ignore_errors=True)
@@ -194,6 +236,10 @@ def _write_config(workdir, servers, name: str, cases, **extra) -> str:
               "results": f"{inside}/{name}-results.json", "disc_box": DISC_BOX, "layer_offset": LAYER_OFFSET,
               "quality": "fast", "iterations": ITERATIONS, "score_threshold": SCORE_THRESHOLD,
               "max_objects": MAX_OBJECTS, "mask_layer_index": MASK_LAYER_INDEX, "recolor": RECOLOR_OPTIONS,
+              "paste": {"image": f"{inside}/move.png", "files": {
+                  "disc mask": f"{inside}/move-disc-mask.png", "block mask": f"{inside}/move-block-mask.png",
+                  "empty mask": f"{inside}/empty-mask.png", "yellow": f"{inside}/yellow.png",
+                  "rgb picture": f"{inside}/yellow-rgb.png"}, **PASTE_OPTIONS},
               "cases": list(cases), **servers, **extra}
     (host / f"{name}.json").write_text(json.dumps(config))
     (host / f"{name}-results.json").unlink(missing_ok=True)
@@ -205,7 +251,7 @@ def batch(gimp_root, plugin, servers, workdir):
     """Runs every case in one GIMP process; returns the batch's findings."""
     host, inside = workdir
     config = _write_config(workdir, servers, "batch", ["registered", *SUCCESS_CASES, *ERROR_CASES, *OBJECT_CASES,
-                                                       *RECOLOR_CASES])
+                                                       *RECOLOR_CASES, *PASTE_CASES])
     started = time.monotonic()
     run = subprocess.run(_gimp_command(gimp_root, inside, config), capture_output=True, text=True,
                          timeout=GIMP_TIMEOUT_S)
@@ -217,7 +263,8 @@ def batch(gimp_root, plugin, servers, workdir):
     case_seconds = {name: case["case_seconds"] for name, case in results["cases"].items()}
     TIMINGS["GIMP process, all cases"] = total
     TIMINGS["GIMP start and quit (total minus cases)"] = total - sum(case_seconds.values())
-    for name in (*SUCCESS_CASES, "detect", "class", "recolor_selection", "recolor_class"):
+    for name in (*SUCCESS_CASES, "detect", "class", "recolor_selection", "recolor_class", *PASTE_CASES[:2],
+                 "replace", "add"):
         TIMINGS[f"plug-in call '{name}' (read, server, layers)"] = results["cases"][name].get("seconds", -1.0)
     REPORT.append(f"  GIMP {results['gimp_version']}, its Python {results['python']}; "
                   f"{WIDTH}x{HEIGHT} images, quality 'fast', {ITERATIONS} iterations")
@@ -265,6 +312,24 @@ def test_procedures_are_registered_with_their_arguments(batch):
     assert recolor["defaults"] == {"strength": 1.0, "lightness": 1.0, "edge": 1}
     # A script's out-of-range value never reaches the plug-in: GObject refuses it (a warning) and keeps the value.
     assert recolor["strength_after_setting_1.5"] == 1.0
+    relations = [f"{name}-{slot}" for slot in (1, 2, 3) for name in ("relation", "reference-layer", "reference-class")]
+    placing = ["candidates", "candidate", "keep-size"]
+    target = ["target", "mask-layer", "class-name", "instance"]
+    detection = ["score-threshold", "max-objects", "server"]
+    expected = {
+        "move": ("Move Object...", [*target, *relations, "object-class", *placing, "dilation", "quality",
+                                    "iterations", "seed", *detection], ["result-layer", "placements"]),
+        "replace": ("Replace Object...", [*target, "source-layer", "source-mask-layer", "dilation", "quality",
+                                          "iterations", "seed", *detection], ["result-layer"]),
+        "add": ("Add Object...", ["source-layer", "source-mask-layer", "source-class", *relations, *placing, "seed",
+                                  *detection], ["result-layer", "placements"]),
+    }
+    for edit, (label, arguments, returned) in expected.items():
+        registered = case[edit]
+        assert registered["registered"] and registered["menu_label"] == label, edit
+        assert [path.rstrip("/") for path in registered["menu_paths"]] == ["<Image>/Filters/Semantic Edit"]
+        assert registered["arguments"][-len(arguments):] == arguments, edit
+        assert registered["return_values"] == returned, edit
 
 
 def _check_result_group(case, group_name: str):
@@ -606,6 +671,183 @@ def test_an_unknown_class_name_gets_the_list_of_known_classes(batch):
     for words in ("does not know the class 'unicorn'", "it knows:", "person", "toothbrush"):
         assert words in (case["message"] or ""), case["message"]
     assert case["tree_after"] == case["tree_before"]
+
+
+# --- Move, Replace and Add Object, against the same server asked through the API ------------------------------------
+
+
+def _api_paste_answer(address: str, edit: str, image: np.ndarray) -> "pb.EditResult":
+    """The server's answer (raw gRPC) to the request the batch's case `edit` makes, written out in the generated code:
+    the disc's and the block's masks as the mask layers hold them, the yellow cut-out as the source."""
+    _, disc, block = _paste_scene()
+
+    def mask_target(mask):
+        return pb.Target(mask=pb.Mask(width=WIDTH, height=HEIGHT, data=(mask * np.uint8(255)).tobytes()))
+
+    def left_of(reference_class=""):
+        return pb.PlacementRelation(predicate="left of", reference=mask_target(block),
+                                    reference_class=reference_class)
+
+    def source(object_class=""):
+        return pb.SourceObject(image=pb.Image(width=16, height=20, format=pb.PIXEL_FORMAT_RGBA8,
+                                              data=_yellow_cutout().tobytes()), object_class=object_class)
+
+    fill = pb.EditOptions(quality=PASTE_FILL["quality"], iterations=PASTE_FILL["iterations"],
+                          dilation_px=PASTE_FILL["dilation"], seed=PASTE_FILL["seed"])
+    edits = {
+        "move": dict(move=pb.MoveEdit(target=mask_target(disc), object_class="red disc",
+                                      relations=[left_of("blue block")], candidates=3, candidate=1), options=fill),
+        "move_class_reference": dict(move=pb.MoveEdit(target=mask_target(disc), relations=[pb.PlacementRelation(
+            predicate="right of", reference=pb.Target(class_target=pb.ClassTarget(name="person:2"),
+                                                      detection=_api_detection()))]), options=fill),
+        "replace": dict(replace=pb.ReplaceEdit(target=mask_target(disc), source=source()), options=fill),
+        "add": dict(add=pb.AddEdit(source=source("yellow cube"), relations=[left_of()], candidates=3, candidate=1),
+                    options=pb.EditOptions(seed=1)),
+    }
+    request = pb.EditRequest(image=pb.Image(width=WIDTH, height=HEIGHT, format=pb.PIXEL_FORMAT_RGB8,
+                                            data=image.tobytes()), **edits[edit])
+    started = time.monotonic()
+    with grpc.insecure_channel(address) as channel:
+        events = list(pb_grpc.SemanticEditStub(channel).Edit(request))
+    TIMINGS[f"API {edit} (same server)"] = time.monotonic() - started
+    return [event.result for event in events if event.HasField("result")][0]
+
+
+def _check_paste_group(case, group_name: str, layer_names: list[str], answer: "pb.EditResult"):
+    """The group sits directly above the photo (which moved to LAYER_OFFSET with every other layer) and holds the
+    masks (hidden, top) and the result (shown, bottom) at the API answer's region, with its pixels and masks; the
+    photo is untouched. Returns the masks (bool, by the API's names), the patch and the photo's pixels under it."""
+    assert case["status"] == "SUCCESS", case["message"]
+    source = case["source"]
+    assert source["sha256_after"] == source["sha256_before"], "the photo layer was modified"
+    assert (source["x"], source["y"]) == LAYER_OFFSET
+    before = [layer["name"] for layer in case["tree_before"]]
+    assert [layer["name"] for layer in case["tree_after"]] == [*before[:-1], group_name, before[-1]]
+    group = case["group_above"]
+    assert group is not None and group["name"] == group_name and group["visible"]
+    assert [(child["name"], child["visible"]) for child in group["children"]] == [
+        *((name, False) for name in layer_names[:-1]), (layer_names[-1], True)]
+    result_layer = group["children"][-1]
+    assert case["returned_layer_id"] == result_layer["id"] and result_layer["channels"] == source["channels"]
+    r = answer.region
+    for layer in group["children"]:
+        assert (layer["x"], layer["y"], layer["width"], layer["height"]) == (
+            source["x"] + r.x, source["y"] + r.y, r.width, r.height), layer["name"]
+    patch = _pixels(result_layer)
+    assert np.array_equal(patch, np.frombuffer(answer.patch.data, np.uint8).reshape(patch.shape))
+    masks = {mask.name: _mask(mask) for mask in answer.masks}
+    names = {"placed": "placed mask", "object": "object mask", "hole": "hole (dilated)"}
+    assert [names[name] for name in ("placed", "object", "hole") if name in masks] == layer_names[:-1]
+    by_name = {child["name"]: child for child in group["children"]}
+    for name, mask in masks.items():
+        pixels = _pixels(by_name[names[name]])
+        assert np.array_equal(pixels, np.repeat(mask[..., None], 3, -1)), name
+    original = _pixels(source)[r.y:r.y + r.height, r.x:r.x + r.width]
+    return {name: mask == 255 for name, mask in masks.items()}, patch, original
+
+
+def _placement_lines(answer: "pb.EditResult", used: int) -> list[str]:
+    """The placements as the plug-in returns them: boxes in image pixels (the photo's offsets added)."""
+    return [f"candidate {i}: box {LAYER_OFFSET[0] + p.box.x},{LAYER_OFFSET[1] + p.box.y} {p.box.width}x"
+            f"{p.box.height}, {'all relations hold' if p.all_relations_hold else 'not all relations hold'}"
+            f"{', used' if i == used else ''}" for i, p in enumerate(answer.placements)]
+
+
+def _centre_column(mask: np.ndarray, region) -> float:
+    columns = np.flatnonzero(mask.any(axis=0)) + region.x
+    return (columns.min() + columns.max()) / 2
+
+
+BLOCK_CENTRE_COLUMN = PASTE_BLOCK[0] + PASTE_BLOCK[2] / 2
+
+
+def test_move_with_mask_layers_equals_the_api_edit_and_lands_left_of_the_reference(batch, servers):
+    case = _case(batch, "move")
+    photo = _pixels(case["source"])
+    assert np.array_equal(photo, _paste_scene()[0]), "GIMP read other pixels than the file holds"
+    answer = _api_paste_answer(servers["server"], "move", photo)
+    name = case["source"]["name"]
+    masks, patch, original = _check_paste_group(case, "Move: disc mask left of block mask", [
+        "placed mask", "object mask", "hole (dilated)", f"{name} (object moved)"], answer)
+    assert case["returned_text"].splitlines() == _placement_lines(answer, used=1)
+    assert len(answer.placements) == 3 and answer.placements[1].all_relations_hold
+    r = answer.region
+    _, disc, _ = _paste_scene()
+    disc = disc[r.y:r.y + r.height, r.x:r.x + r.width]
+    assert np.array_equal(masks["object"], disc) and not (masks["object"] & ~masks["hole"]).any()
+    # The disc now stands left of the block, inside the box of the placement used, in its own red.
+    assert _centre_column(masks["placed"], r) < BLOCK_CENTRE_COLUMN
+    assert _centre_column(masks["placed"], r) < _centre_column(disc, r)
+    box = answer.placements[1].box
+    columns = np.flatnonzero(masks["placed"].any(axis=0)) + r.x
+    assert box.x <= columns.min() and columns.max() < box.x + box.width
+    moved = patch[masks["placed"]][:, :3].astype(float).mean(axis=0)
+    assert np.linalg.norm(moved - DISC_COLOUR) < 40, moved
+    # Its old place was filled (away from the new one) and nothing else changed.
+    old = disc & ~masks["placed"]
+    assert np.linalg.norm(patch[old][:, :3].astype(float).mean(axis=0) - DISC_COLOUR) > 80
+    unchanged = ~masks["hole"] & ~masks["placed"]
+    assert np.array_equal(patch[unchanged], original[unchanged])
+
+
+def test_move_relative_to_an_object_named_by_class_equals_the_api_edit(batch, servers):
+    """Reference class 'person:2' and no reference layer: the server finds the reference (the known-answer
+    detector, with the detection options of the other class cases) and answers as through the API."""
+    case = _case(batch, "move_class_reference")
+    answer = _api_paste_answer(servers["detect_server"], "move_class_reference", _pixels(case["source"]))
+    name = case["source"]["name"]
+    masks, _, _ = _check_paste_group(case, "Move: disc mask right of person 2", [
+        "placed mask", "object mask", "hole (dilated)", f"{name} (object moved)"], answer)
+    assert case["returned_text"].splitlines() == _placement_lines(answer, used=0)
+    assert len(answer.placements) == 4 and masks["placed"].any()
+
+
+def test_replace_with_a_cutout_layer_equals_the_api_edit(batch, servers):
+    case = _case(batch, "replace")
+    answer = _api_paste_answer(servers["server"], "replace", _pixels(case["source"]))
+    name = case["source"]["name"]
+    masks, patch, original = _check_paste_group(case, "Replace: disc mask with yellow", [
+        "placed mask", "object mask", "hole (dilated)", f"{name} (object replaced)"], answer)
+    assert case["returned_text"] is None and list(answer.placements) == []
+    r = answer.region
+    disc = _paste_scene()[1][r.y:r.y + r.height, r.x:r.x + r.width]
+    rows = np.flatnonzero(masks["placed"].any(axis=1))
+    assert abs(rows.max() - np.flatnonzero(disc.any(axis=1)).max()) <= 1, "not on the old object's ground line"
+    assert abs(_centre_column(masks["placed"], r) - _centre_column(disc, r)) <= 1
+    assert np.linalg.norm(patch[masks["placed"]][:, :3].astype(float).mean(axis=0) - YELLOW) < 60
+    unchanged = ~masks["hole"] & ~masks["placed"]
+    assert np.array_equal(patch[unchanged], original[unchanged])
+
+
+def test_add_a_cutout_layer_left_of_the_reference_equals_the_api_edit(batch, servers):
+    case = _case(batch, "add")
+    answer = _api_paste_answer(servers["server"], "add", _pixels(case["source"]))
+    name = case["source"]["name"]
+    masks, patch, original = _check_paste_group(case, "Add: yellow left of block mask", [
+        "placed mask", f"{name} (object added)"], answer)
+    assert set(masks) == {"placed"}
+    assert case["returned_text"].splitlines() == _placement_lines(answer, used=1)
+    assert answer.placements[1].all_relations_hold
+    assert _centre_column(masks["placed"], answer.region) < BLOCK_CENTRE_COLUMN
+    assert np.array_equal(patch[~masks["placed"]], original[~masks["placed"]]), "an add removed something"
+    assert np.linalg.norm(patch[masks["placed"]][:, :3].astype(float).mean(axis=0) - YELLOW) < 60
+
+
+@pytest.mark.parametrize("name, words", [
+    ("move_no_relation", ["Move Object needs at least one relation saying where the object goes", "choose Relation 1",
+                          "Reference layer 1"]),
+    ("move_empty_reference", ["The reference layer 1 'empty mask' is empty where it overlaps layer",
+                              "paint the reference object white on it"]),
+    ("replace_source_without_alpha", ["The source layer 'rgb picture' has no alpha channel",
+                                      "Layer > Transparency > Add Alpha Channel", "Source mask layer"]),
+])
+def test_move_and_replace_failures_give_an_execution_error_naming_the_fix(batch, name, words):
+    case = _case(batch, name)
+    assert case["status"] == "EXECUTION_ERROR"
+    for word in words:
+        assert word in (case["message"] or ""), case["message"]
+    assert case["tree_after"] == case["tree_before"], "a failed run changed the layers"
+    assert case["source"]["sha256_after"] == case["source"]["sha256_before"]
 
 
 def test_killing_gimp_mid_job_frees_the_server(gimp_root, plugin, servers, workdir):

@@ -16,20 +16,24 @@ import time
 import types
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
 from inference_server.config import ServerConfig
 from inference_server.service.server import create_server
 from segmentation_checkpoints import PERSON_SCORE, write_rigged_checkpoint
-from synthetic_images import disc_scene
+from synthetic_images import DISC_COLOUR, disc_mask, disc_scene, textured_background
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_DIR = REPO / "gimp_plugin" / "semantic-edit"
 INSTALL_PLUGIN = REPO / "gimp_plugin" / "install_plugin.sh"
 sys.path.insert(0, str(PLUGIN_DIR))
 import mask_bytes  # noqa: E402
+import paste_requests as paste  # noqa: E402
 import semantic_edit_client as sec  # noqa: E402
+from semantic_edit.v1 import semantic_edit_pb2 as pb  # noqa: E402
+from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc  # noqa: E402
 
 # --- a small fake of the Gimp API: just what the glue touches -----------------------------------------------------
 
@@ -78,7 +82,7 @@ class Item:
     def __init__(self, image, name, width, height, channels, data=None):
         self.image, self.name, self.offsets, self.visible, self.parent = image, name, (0, 0), True, None
         self.id, Item._next_id = Item._next_id, Item._next_id + 1
-        self.children, self.parasites, self.opacity = [], {}, 100.0
+        self.children, self.parasites, self.opacity, self.layer_mask = [], {}, 100.0, None
         self.buffer = FakeBuffer(width, height, channels, data)
 
     def attach_parasite(self, parasite): self.parasites[parasite.name] = parasite
@@ -99,6 +103,7 @@ class Item:
     def get_visible(self): return self.visible
     def set_visible(self, visible): self.visible = visible
     def get_parent(self): return self.parent
+    def get_mask(self): return self.layer_mask
     def is_group(self): return False
     def update(self, *rect): pass
 
@@ -240,7 +245,8 @@ def detect_config(**overrides):
     return Config({"score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
 
 
-GLUE_MODULES = ("remove_object", "detect_objects", "recolor_object")
+GLUE_MODULES = ("remove_object", "detect_objects", "recolor_object", "placing", "move_object", "replace_object",
+                "add_object", "procedure_arguments")
 
 
 @pytest.fixture
@@ -262,14 +268,11 @@ def gimp(monkeypatch):
     for module in GLUE_MODULES:
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    remove_object = importlib.import_module("remove_object")
-    detect_objects = importlib.import_module("detect_objects")
-    recolor_object = importlib.import_module("recolor_object")
+    modules = {name: importlib.import_module(name) for name in GLUE_MODULES}
     spec = importlib.util.spec_from_file_location("semantic_edit_plugin", PLUGIN_DIR / "semantic-edit.py")
     plugin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plugin)
-    yield types.SimpleNamespace(Gimp=fake, remove_object=remove_object, detect_objects=detect_objects,
-                                recolor_object=recolor_object, plugin=plugin)
+    yield types.SimpleNamespace(Gimp=fake, plugin=plugin, **modules)
     for module in GLUE_MODULES:
         sys.modules.pop(module, None)
 
@@ -365,8 +368,59 @@ class FakeClient:
                                 patch=patch.tobytes(), masks={"object": object_mask, "hole": object_mask},
                                 iterations=10, dilation_px=0, object_ids=(1,) if request.target else ())
 
+    # Move, replace, add: the object's place (if any) painted grey, the placed box painted FAKE_PASTE_VALUE; the
+    # region spans both. Placements: FAKE_PLACEMENTS (move, add), the used one the request's candidate.
+    @staticmethod
+    def _pasted(request, object_mask, box, placements=()):
+        placed = np.zeros((request.height, request.width), bool)
+        placed[box.y:box.y + box.height, box.x:box.x + box.width] = True
+        changed = placed | (object_mask > 0 if object_mask is not None else False)
+        ys, xs = np.nonzero(changed)
+        x, y, w, h = xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        crop = (slice(y, y + h), slice(x, x + w))
+        patch = np.frombuffer(request.pixels, np.uint8).reshape(request.height, request.width,
+                                                                request.channels)[crop].copy()
+        masks = {"placed": np.where(placed[crop], 255, 0).astype(np.uint8).tobytes()}
+        if object_mask is not None:
+            patch[object_mask[crop] > 0, :3] = 128
+            masks["object"] = masks["hole"] = np.where(object_mask[crop] > 0, 255, 0).astype(np.uint8).tobytes()
+        patch[placed[crop], :3] = FAKE_PASTE_VALUE
+        return sec.RemoveResult(region=sec.Region(int(x), int(y), int(w), int(h)), channels=request.channels,
+                                patch=patch.tobytes(), masks=masks, iterations=10 if object_mask is not None else 0,
+                                placements=tuple(placements))
+
+    def _placing(self, request, object_mask):
+        FakeClient.requests.append(request)
+        if FakeClient.error is not None:
+            raise FakeClient.error
+        chosen = FAKE_PLACEMENTS[min(request.candidate, len(FAKE_PLACEMENTS) - 1)]
+        return self._pasted(request, object_mask, chosen.box, FAKE_PLACEMENTS)
+
+    def move(self, request, on_progress=None):
+        on_progress(sec.Progress("place", 1, 1, "Finding the new place", sec.progress_fraction("place", 1, 1)))
+        return self._placing(request, self._object_mask(request))
+
+    def add(self, request, on_progress=None):
+        on_progress(sec.Progress("place", 1, 1, "Finding the new place", sec.progress_fraction("place", 1, 1)))
+        return self._placing(request, None)
+
+    def replace(self, request, on_progress=None):
+        FakeClient.requests.append(request)
+        if FakeClient.error is not None:
+            raise FakeClient.error
+        on_progress(sec.Progress("paste", 1, 1, "Pasting", sec.progress_fraction("paste", 1, 1)))
+        mask = self._object_mask(request)
+        ys, xs = np.nonzero(mask)
+        box = sec.Region(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+        return self._pasted(request, mask, box)
+
     def close(self):
         pass
+
+
+FAKE_PASTE_VALUE = 250
+FAKE_PLACEMENTS = (sec.Placement(sec.Region(2, 3, 6, 5), True), sec.Placement(sec.Region(20, 10, 8, 6), False),
+                   sec.Placement(sec.Region(30, 1, 5, 5), True))
 
 
 @pytest.fixture
@@ -380,7 +434,8 @@ def fake_client():
 def plugin_with_fake_client(gimp, fake_client, monkeypatch):
     """The plug-in's run functions (semantic-edit.py) talking to FakeClient."""
     for module, name in ((gimp.remove_object, "remove_object"), (gimp.detect_objects, "detect_objects"),
-                         (gimp.recolor_object, "recolor_object")):
+                         (gimp.recolor_object, "recolor_object"), (gimp.move_object, "move_object"),
+                         (gimp.replace_object, "replace_object"), (gimp.add_object, "add_object")):
         monkeypatch.setattr(module, name, functools.partial(getattr(module, name), client_factory=FakeClient))
     return gimp.plugin
 
@@ -888,6 +943,537 @@ def test_recolor_failures_are_sentences_and_change_nothing(gimp, fake_client, pl
         assert ("progress_end",) in gimp.Gimp.calls
 
 
+# --- Move, Replace and Add Object ------------------------------------------------------------------------------------
+
+
+def relation_slots(*relations):
+    """relation-N, reference-layer-N, reference-class-N for N = 1..3: the (relation nick, layer, class) triples
+    given, the remaining slots empty."""
+    slots = {}
+    for slot in range(1, 4):
+        nick, layer, name = relations[slot - 1] if slot <= len(relations) else ("none", None, "")
+        slots.update({f"relation-{slot}": nick, f"reference-layer-{slot}": layer, f"reference-class-{slot}": name})
+    return slots
+
+
+def move_config(*relations, **overrides):
+    return Config({"target": "mask-layer", "mask-layer": None, "class-name": "", "instance": 0,
+                   **relation_slots(*relations), "object-class": "", "candidates": 4, "candidate": 0,
+                   "keep-size": False, "dilation": -1, "quality": "fast", "iterations": 0, "seed": 0,
+                   "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+
+
+def replace_config(**overrides):
+    return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "source-layer": None,
+                   "source-mask-layer": None, "dilation": -1, "quality": "fast", "iterations": 0, "seed": 0,
+                   "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+
+
+def add_config(*relations, **overrides):
+    return Config({"source-layer": None, "source-mask-layer": None, "source-class": "", **relation_slots(*relations),
+                   "candidates": 4, "candidate": 0, "keep-size": False, "seed": 0, "score-threshold": 0.5,
+                   "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+
+
+def white_box_layer(image, name, size, offsets, box, detected_class=None):
+    """An RGBA mask layer of `size` at `offsets`: opaque white in `box` (x, y, w, h, in its own pixels), transparent
+    elsewhere; with `detected_class`, the parasite Detect Objects gives its layers. Inserted on top."""
+    width, height = size
+    rgba = np.zeros((height, width, 4), np.uint8)
+    x, y, w, h = box
+    rgba[y:y + h, x:x + w] = 255
+    layer = Layer(image, name, width, height, 4, rgba.tobytes())
+    layer.offsets = offsets
+    if detected_class is not None:
+        layer.attach_parasite(types.SimpleNamespace(name="semantic-edit-object", get_data=lambda: list(json.dumps(
+            {"id": 0, "class": detected_class, "instance": 1}).encode())))
+    image.layers.insert(0, layer)
+    return layer
+
+
+def box_mask(width, height, box):
+    mask = np.zeros((height, width), bool)
+    x, y, w, h = box
+    mask[y:y + h, x:x + w] = True
+    return mask
+
+
+# The photo (40x30) lies at (30, 20) of a 120x90 image; the cup's mask layer marks (12, 8, 6, 5) and the bowl's
+# (25, 2, 7, 9) of the photo's pixels, each layer at offsets of its own.
+PHOTO_OFFSETS = (30, 20)
+CUP_BOX, BOWL_BOX = (12, 8, 6, 5), (25, 2, 7, 9)
+
+
+def move_scene(channels=3):
+    image = Image(120, 90)
+    rgb_layer(image, "top", seed=1)
+    photo = rgb_layer(image, "photo", channels=channels, offsets=PHOTO_OFFSETS)
+    cup = white_box_layer(image, "cup mask", (20, 15), (40, 25), (2, 3, 6, 5), detected_class="cup")
+    bowl = white_box_layer(image, "bowl mask", (20, 30), (50, 20), (5, 2, 7, 9), detected_class="bowl")
+    return image, photo, cup, bowl
+
+
+def run_move(gimp, image, drawables, *relations, run_mode="NONINTERACTIVE", **config):
+    return gimp.plugin.run_move(Procedure(), run_mode, image, drawables, move_config(*relations, **config), None)
+
+
+def placement_text(offsets, used):
+    """FAKE_PLACEMENTS as the plug-in reports them: boxes in image pixels (the photo's offsets added)."""
+    lines = []
+    for index, placement in enumerate(FAKE_PLACEMENTS):
+        b = placement.box
+        holds = "all relations hold" if placement.all_relations_hold else "not all relations hold"
+        lines.append(f"candidate {index}: box {offsets[0] + b.x},{offsets[1] + b.y} {b.width}x{b.height}, {holds}"
+                     + (", used" if index == used else ""))
+    return lines
+
+
+def check_paste_group(image, photo, photo_before, result_layer, group_name, layer_names, placed_box):
+    """The group above the photo holds the result (shown, on the bottom) and the masks (hidden), all over the
+    fake's region (the photo's offsets added); the placed box is painted, the placed mask marks it; the photo is
+    untouched; one undo group."""
+    position = image.layers.index(photo)
+    group = image.layers[position - 1]
+    assert group.is_group() and group.name == group_name and group.children[-1] is result_layer
+    assert [(c.name, c.visible) for c in group.children] == [(name, False) for name in layer_names[:-1]] + [
+        (layer_names[-1], True)]
+    offsets = {child.offsets for child in group.children}
+    assert len(offsets) == 1
+    x, y = offsets.pop()
+    rx, ry = x - PHOTO_OFFSETS[0], y - PHOTO_OFFSETS[1]
+    w, h = result_layer.get_width(), result_layer.get_height()
+    channels = photo.buffer.channels
+    patch = np.frombuffer(result_layer.buffer.data, np.uint8).reshape(h, w, channels)
+    placed = box_mask(photo.get_width(), photo.get_height(), placed_box)[ry:ry + h, rx:rx + w]
+    assert placed.sum() == placed_box[2] * placed_box[3], "the region does not hold the placed box"
+    assert (patch[placed, :3] == FAKE_PASTE_VALUE).all()
+    placed_layer = group.children[0]
+    assert placed_layer.name == "placed mask"
+    assert np.array_equal(np.frombuffer(placed_layer.buffer.data, np.uint8).reshape(h, w, 3),
+                          np.repeat(placed[..., None] * np.uint8(255), 3, -1))
+    assert photo.buffer.data == photo_before and photo.offsets == PHOTO_OFFSETS
+    assert (image.undo_groups, image.undo_depth) == (1, 0)
+    return group, (rx, ry, w, h), patch
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_move_sends_the_mask_layers_in_the_photos_pixels_and_adds_the_group(gimp, plugin_with_fake_client,
+                                                                             fake_client, channels):
+    image, photo, cup, bowl = move_scene(channels)
+    photo_before = photo.buffer.data
+
+    values = run_move(gimp, image, [photo], ("right-of", bowl, ""), **{
+        "mask-layer": cup, "candidates": 3, "candidate": 1, "keep-size": True, "dilation": 4, "quality": "best",
+        "iterations": 30, "seed": 7})
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    [request] = fake_client.requests
+    assert isinstance(request, paste.MoveRequest) and request.target is None
+    assert (request.width, request.height, request.channels, request.pixels) == (40, 30, channels, photo_before)
+    assert np.array_equal(np.frombuffer(request.mask, np.uint8).reshape(30, 40) > 0, box_mask(40, 30, CUP_BOX))
+    [relation] = request.relations
+    assert (relation.predicate, relation.target, relation.reference_class, relation.reference_is_subject) == (
+        "right of", None, "bowl", False)  # the class Detect Objects gave the layer
+    assert np.array_equal(np.frombuffer(relation.mask, np.uint8).reshape(30, 40) > 0, box_mask(40, 30, BOWL_BOX))
+    assert (request.object_class, request.candidates, request.candidate, request.keep_size) == ("cup", 3, 1, True)
+    assert (request.dilation_px, request.quality, request.iterations, request.seed) == (4, "best", 30, 7)
+
+    result_layer, placements = values.index(1), values.index(2)
+    assert placements.splitlines() == placement_text(PHOTO_OFFSETS, used=1)
+    used = FAKE_PLACEMENTS[1].box
+    _, (rx, ry, w, h), patch = check_paste_group(
+        image, photo, photo_before, result_layer, "Move: cup mask right of bowl mask",
+        ["placed mask", "object mask", "hole (dilated)", "photo (object moved)"],
+        (used.x, used.y, used.width, used.height))
+    cup_in_region = box_mask(40, 30, CUP_BOX)[ry:ry + h, rx:rx + w]
+    assert cup_in_region.sum() == 30 and (patch[cup_in_region, :3] == 128).all()  # the old place was filled
+    assert [layer.name for layer in image.layers] == ["bowl mask", "cup mask", "top", "Move: cup mask right of "
+                                                      "bowl mask", "photo"]
+    assert "message" not in [call[0] for call in gimp.Gimp.calls]  # scripts read the returned placements
+
+
+def test_interactive_move_shows_the_placements_and_how_to_take_another(gimp, plugin_with_fake_client, fake_client,
+                                                                      monkeypatch):
+    monkeypatch.setattr(gimp.plugin, "_show_dialog", lambda procedure, config, *args: True)
+    image, photo, cup, bowl = move_scene()
+    values = run_move(gimp, image, [photo], ("left-of", bowl, ""), run_mode="INTERACTIVE", candidate=1,
+                      **{"mask-layer": cup})
+    assert values.index(0) == "SUCCESS", values.index(1)
+    [message] = [call[1] for call in gimp.Gimp.calls if call[0] == "message"]
+    assert message.splitlines() == [
+        "Moved 'cup mask' to candidate 1 of 3. The places the position model proposed (boxes in image pixels):",
+        "The relations do not all hold at this place: try another candidate, or more candidates.",
+        *placement_text(PHOTO_OFFSETS, used=1),
+        "To use another, run it again with the same seed and another candidate."]
+
+
+def test_move_names_the_object_and_references_by_class(gimp, plugin_with_fake_client, fake_client):
+    image, photo, _, _ = move_scene()
+    values = run_move(gimp, image, [photo], ("left-of", None, "person:2"), ("below", None, " blue   sphere "),
+                      target="class", instance=1, **{"class-name": "cup", "score-threshold": 0.3,
+                                                     "max-objects": 5, "object-class": " red  cup "})
+    assert values.index(0) == "SUCCESS", values.index(1)
+    [request] = fake_client.requests
+    assert request.mask is None and request.target == sec.ObjectTarget("cup", 1, None, 0.3, 5)
+    assert request.relations == (
+        paste.PlacementRelation("left of", target=sec.ObjectTarget("person", 2, None, 0.3, 5)),
+        paste.PlacementRelation("below", target=sec.ObjectTarget("blue sphere", 0, None, 0.3, 5)))
+    assert request.object_class == "red cup"
+    assert image.layers[image.layers.index(photo) - 1].name == "Move: cup 1 left of person 2, below blue sphere"
+
+
+@pytest.mark.parametrize("case, words", [
+    ("no relation", "Move Object needs at least one relation saying where the object goes: choose Relation 1 "
+                    "(e.g. 'left of') and pick the reference object's mask layer in Reference layer 1"),
+    ("relation without reference", "Relation 1 ('left of') has no reference: pick the reference object's mask "
+                                   "layer in Reference layer 1 (e.g. a layer Detect Objects made), or type its "
+                                   "class in Reference class 1 (e.g. 'person:2')"),
+    ("reference without relation", "Relation 2 has a reference ('bowl mask') but no relation: choose one in "
+                                   "Relation 2 (e.g. 'left of'), or clear its reference"),
+    ("unknown relation", "relation-1 must be one of: none, left-of, right-of, above, below, in-front-of, behind, "
+                         "next-to, near, on, under; got 'beside'"),
+    ("empty reference", "The reference layer 1 'blank' is empty where it overlaps layer 'photo': paint the "
+                        "reference object white on it (black = keep)"),
+    ("reference is the photo", "The reference layer 1 'photo' is the layer being edited: pick the layer that holds "
+                               "the reference object's mask"),
+    ("reference is the object", "Reference layer 1 'cup mask' is the mask layer of the object to move: pick the "
+                                "layer of another object"),
+    ("candidate out of range", "candidate 2 does not exist among 2 candidates: give 0 (the best) to 1, or raise "
+                               "candidates"),
+    ("no mask layer", "Target is 'mask-layer' but no mask layer is chosen"),
+    ("two layers", "Move Object edits one layer at a time, but 2 are selected"),
+    ("server sentence", "relation 'on': the reference must be below the object"),
+])
+def test_move_failures_are_sentences_and_change_nothing(gimp, plugin_with_fake_client, fake_client, case, words):
+    image, photo, cup, bowl = move_scene()
+    relations, config, drawables = [("left-of", bowl, "")], {"mask-layer": cup}, [photo]
+    if case == "no relation":
+        relations = []
+    elif case == "relation without reference":
+        relations = [("left-of", None, "")]
+    elif case == "reference without relation":
+        relations = [("left-of", None, "person"), ("none", bowl, "")]
+    elif case == "unknown relation":
+        relations = [("beside", bowl, "")]
+    elif case == "empty reference":
+        blank = Layer(image, "blank", 120, 90, 3)
+        image.layers.insert(0, blank)
+        relations = [("left-of", blank, "")]
+    elif case == "reference is the photo":
+        relations = [("left-of", photo, "")]
+    elif case == "reference is the object":
+        relations = [("left-of", cup, "")]
+    elif case == "candidate out of range":
+        config.update(candidates=2, candidate=2)
+    elif case == "no mask layer":
+        config = {}
+    elif case == "two layers":
+        drawables = [photo, cup]
+    elif case == "server sentence":
+        fake_client.error = sec.InvalidRequestError(words)
+    layers_before = list(image.layers)
+
+    values = run_move(gimp, image, drawables, *relations, **config)
+
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert words in values.index(1)
+    assert image.layers == layers_before and image.undo_groups == 0
+    assert len(fake_client.requests) == (1 if case == "server sentence" else 0)
+
+
+def source_layer_of(image, name, size, channels, alpha_box=None, offsets=(0, 0), seed=4):
+    """A layer showing the new object: random colours; with 4 channels opaque only in alpha_box."""
+    width, height = size
+    data = np.random.default_rng(seed).integers(0, 256, (height, width, channels), np.uint8)
+    if channels == 4:
+        data[..., 3] = box_mask(width, height, alpha_box) * np.uint8(255)
+    layer = Layer(image, name, width, height, channels, data.tobytes())
+    layer.offsets = offsets
+    image.layers.insert(0, layer)
+    return layer
+
+
+def run_replace(gimp, image, drawables, **config):
+    return gimp.plugin.run_replace(Procedure(), "NONINTERACTIVE", image, drawables, replace_config(**config), None)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_replace_sends_a_source_layer_of_another_image_at_its_own_size(gimp, plugin_with_fake_client, fake_client,
+                                                                      channels):
+    image, photo, cup, _ = move_scene(channels)
+    photo_before = photo.buffer.data
+    other = Image(50, 40)
+    logo = source_layer_of(other, "logo", (12, 10), 4, alpha_box=(2, 1, 8, 7), offsets=(9, 3))
+    select_box(image, 42, 28, 6, 5)  # the cup, (12, 8) in the photo's pixels
+
+    values = run_replace(gimp, image, [photo], **{"source-layer": logo, "dilation": 2, "iterations": 12,
+                                                  "seed": 3, "quality": "balanced"})
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    [request] = fake_client.requests
+    assert isinstance(request, paste.ReplaceRequest) and request.target is None
+    assert (request.width, request.height, request.channels, request.pixels) == (40, 30, channels, photo_before)
+    assert np.array_equal(np.frombuffer(request.mask, np.uint8).reshape(30, 40) > 0, box_mask(40, 30, CUP_BOX))
+    assert request.source == paste.SourceObject(12, 10, 4, logo.buffer.data)  # its alpha is the shape
+    assert (request.dilation_px, request.iterations, request.seed, request.quality) == (2, 12, 3, "balanced")
+    check_paste_group(image, photo, photo_before, values.index(1), "Replace: selection with logo",
+                      ["placed mask", "object mask", "hole (dilated)", "photo (object replaced)"], CUP_BOX)
+    assert values.length() == 2  # no placements: the new object takes the old one's box
+
+
+def test_replace_reads_the_source_shape_from_a_mask_layer_and_a_layer_mask(gimp, plugin_with_fake_client,
+                                                                          fake_client):
+    image, photo, cup, _ = move_scene()
+    lamp = source_layer_of(image, "lamp", (12, 10), 3, offsets=(60, 60))
+    lamp_mask = white_box_layer(image, "lamp mask", (9, 9), (61, 62), (1, 0, 6, 9))  # (2, 2, 6, 8) in lamp's pixels
+    values = run_replace(gimp, image, [photo], target="mask-layer", **{"mask-layer": cup, "source-layer": lamp,
+                                                                       "source-mask-layer": lamp_mask})
+    assert values.index(0) == "SUCCESS", values.index(1)
+    source = fake_client.requests[-1].source
+    assert (source.width, source.height, source.channels, source.pixels) == (12, 10, 3, lamp.buffer.data)
+    assert np.array_equal(np.frombuffer(source.mask, np.uint8).reshape(10, 12), box_mask(12, 10, (2, 2, 6, 8)) * 255)
+    assert image.layers[image.layers.index(photo) - 1].name == "Replace: cup mask with lamp"
+
+    # A layer mask on the source counts too (with its alpha): its black parts are not the object.
+    logo = source_layer_of(image, "logo", (12, 10), 4, alpha_box=(0, 0, 12, 10))
+    logo.layer_mask = LayerMask(image, "logo mask", 12, 10, 1, (box_mask(12, 10, (3, 0, 9, 10)) * 200).astype(
+        np.uint8).tobytes())
+    values = run_replace(gimp, image, [photo], target="mask-layer", **{"mask-layer": cup, "source-layer": logo})
+    assert values.index(0) == "SUCCESS", values.index(1)
+    source = fake_client.requests[-1].source
+    assert np.array_equal(np.frombuffer(source.mask, np.uint8).reshape(10, 12), box_mask(12, 10, (3, 0, 9, 10)) * 255)
+
+
+@pytest.mark.parametrize("case, words", [
+    ("no source", "No source layer is chosen: pick the layer that shows the new object in Source layer"),
+    ("source is the photo", "The source layer 'photo' is the layer being edited: pick the layer that shows the new "
+                            "object"),
+    ("rgb source without mask", "The source layer 'logo' has no alpha channel, so nothing says which of its pixels "
+                                "are the object: add one (Layer > Transparency > Add Alpha Channel) and erase around "
+                                "the object, or pick a Source mask layer (white = object)"),
+    ("transparent source", "The source layer 'logo' shows no object: its opaque pixels are none"),
+    ("mask over no opaque pixel", "The source layer 'logo' shows no object: its opaque pixels under its mask are "
+                                  "none"),
+    ("source mask elsewhere", "The source mask layer 'logo mask' is empty where it overlaps layer 'logo': paint the "
+                              "new object white on it"),
+    ("source mask is the source", "The source mask layer 'logo' is the source layer itself"),
+    ("source is a group", "The source layer 'folder' is a layer group: pick a pixel layer inside it"),
+    ("no selection", "There is no selection: select the object first"),
+])
+def test_replace_failures_are_sentences_and_change_nothing(gimp, plugin_with_fake_client, fake_client, case, words):
+    image, photo, _, _ = move_scene()
+    select_box(image, 42, 28, 6, 5)
+    config = {"source-layer": source_layer_of(image, "logo", (12, 10), 4, alpha_box=(0, 0, 4, 4))}
+    if case == "no source":
+        config = {}
+    elif case == "source is the photo":
+        config = {"source-layer": photo}
+    elif case == "rgb source without mask":
+        config = {"source-layer": source_layer_of(image, "logo", (12, 10), 3)}
+    elif case == "transparent source":
+        config = {"source-layer": source_layer_of(image, "logo", (12, 10), 4, alpha_box=(0, 0, 0, 0))}
+    elif case == "mask over no opaque pixel":
+        config["source-mask-layer"] = white_box_layer(image, "logo mask", (12, 10), (0, 0), (6, 6, 4, 4))
+    elif case == "source mask elsewhere":
+        config["source-mask-layer"] = white_box_layer(image, "logo mask", (12, 10), (40, 40), (0, 0, 12, 10))
+    elif case == "source mask is the source":
+        config["source-mask-layer"] = config["source-layer"]
+    elif case == "source is a group":
+        config = {"source-layer": GroupLayer.new(image, "folder")}
+    elif case == "no selection":
+        image.selection.buffer.data = bytes(120 * 90)
+    layers_before = list(image.layers)
+
+    values = run_replace(gimp, image, [photo], **config)
+
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert words in values.index(1)
+    assert image.layers == layers_before and image.undo_groups == 0 and fake_client.requests == []
+
+
+def run_add(gimp, image, drawables, *relations, **config):
+    return gimp.plugin.run_add(Procedure(), "NONINTERACTIVE", image, drawables, add_config(*relations, **config),
+                               None)
+
+
+def test_add_sends_the_source_its_class_and_the_relations_and_adds_the_placed_object(gimp, plugin_with_fake_client,
+                                                                                      fake_client):
+    image, photo, _, bowl = move_scene()
+    photo_before = photo.buffer.data
+    lamp = source_layer_of(image, "lamp picture", (12, 10), 4, alpha_box=(2, 1, 8, 7))
+
+    values = run_add(gimp, image, [photo], ("on", bowl, "table"), ("near", None, "person:1"), **{
+        "source-layer": lamp, "source-class": " desk  lamp ", "candidates": 5, "candidate": 2, "keep-size": True,
+        "seed": 9, "score-threshold": 0.4, "max-objects": 3})
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    [request] = fake_client.requests
+    assert isinstance(request, paste.AddRequest)
+    assert (request.width, request.height, request.channels, request.pixels) == (40, 30, 3, photo_before)
+    assert request.source == paste.SourceObject(12, 10, 4, lamp.buffer.data, object_class="desk lamp")
+    on, near = request.relations
+    assert (on.predicate, on.target, on.reference_class) == ("on", None, "table")  # typed: wins over Detect's
+    assert np.array_equal(np.frombuffer(on.mask, np.uint8).reshape(30, 40) > 0, box_mask(40, 30, BOWL_BOX))
+    assert near == paste.PlacementRelation("near", target=sec.ObjectTarget("person", 1, None, 0.4, 3))
+    assert (request.candidates, request.candidate, request.keep_size, request.seed) == (5, 2, True, 9)
+    assert values.index(2).splitlines() == placement_text(PHOTO_OFFSETS, used=2)
+    used = FAKE_PLACEMENTS[2].box
+    _, (rx, ry, w, h), patch = check_paste_group(
+        image, photo, photo_before, values.index(1), "Add: lamp picture on bowl mask, near person 1",
+        ["placed mask", "photo (object added)"], (used.x, used.y, used.width, used.height))
+    placed = box_mask(40, 30, (used.x, used.y, used.width, used.height))[ry:ry + h, rx:rx + w]
+    original = np.frombuffer(photo_before, np.uint8).reshape(30, 40, 3)[ry:ry + h, rx:rx + w]
+    assert np.array_equal(patch[~placed], original[~placed])  # nothing removed
+
+
+def test_add_takes_the_source_class_from_detect_objects_and_refuses_without_relations(gimp, plugin_with_fake_client,
+                                                                                      fake_client):
+    image, photo, cup, bowl = move_scene()
+    values = run_add(gimp, image, [photo], ("left-of", bowl, ""), **{"source-layer": cup})
+    assert values.index(0) == "SUCCESS", values.index(1)
+    assert fake_client.requests[0].source.object_class == "cup"  # the class Detect Objects gave the layer
+    assert fake_client.requests[0].source.channels == 4 and fake_client.requests[0].source.mask is None
+    layers_before = list(image.layers)
+    values = run_add(gimp, image, [photo], **{"source-layer": cup})
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert "Add Object needs at least one relation saying where the object goes" in values.index(1)
+    values = run_add(gimp, image, [photo], ("left-of", bowl, ""))
+    assert "No source layer is chosen" in values.index(1)
+    assert image.layers == layers_before and len(fake_client.requests) == 1
+
+
+# --- Move, Replace and Add requests as the generated API code reads them ----------------------------------------
+
+
+def _decoded(request) -> "pb.EditRequest":
+    """The plug-in's request, built by its client code, serialised and parsed back by the generated code."""
+    return pb.EditRequest.FromString(request.to_proto(pb).SerializeToString())
+
+
+def _image_fields(image):
+    return image.width, image.height, image.format, image.data
+
+
+def test_move_request_encodes_every_field():
+    pixels, mask, reference = bytes(range(4 * 3 * 3)), bytes([0, 255] * 6), bytes([255] + [0] * 11)
+    request = paste.MoveRequest(
+        4, 3, 3, pixels, mask=mask, object_class="red cube", candidates=6, candidate=5, keep_size=True,
+        dilation_px=3, quality="best", iterations=40, seed=2**40,
+        relations=(paste.PlacementRelation("behind", mask=reference, reference_class="blue sphere",
+                                           reference_is_subject=True),
+                   paste.PlacementRelation("next to", target=sec.ObjectTarget("person", 2, None, 0.25, 7))))
+    decoded = _decoded(request)
+    assert decoded.WhichOneof("edit") == "move"
+    assert _image_fields(decoded.image) == (4, 3, pb.PIXEL_FORMAT_RGB8, pixels)
+    move = decoded.move
+    assert move.target.WhichOneof("kind") == "mask"
+    assert (move.target.mask.width, move.target.mask.height, move.target.mask.data) == (4, 3, mask)
+    assert (move.object_class, move.candidates, move.candidate, move.keep_size) == ("red cube", 6, 5, True)
+    behind, next_to = move.relations
+    assert (behind.predicate, behind.reference_class, behind.reference_is_subject) == ("behind", "blue sphere", True)
+    assert (behind.reference.mask.width, behind.reference.mask.height, behind.reference.mask.data) == (4, 3,
+                                                                                                       reference)
+    assert (next_to.predicate, next_to.reference_class, next_to.reference_is_subject) == ("next to", "", False)
+    assert next_to.reference.WhichOneof("kind") == "class_target"
+    assert next_to.reference.class_target.name == "person:2"
+    assert not next_to.reference.class_target.HasField("hint_box")
+    assert next_to.reference.detection.score_threshold == pytest.approx(0.25)
+    assert next_to.reference.detection.max_objects == 7
+    options = decoded.options
+    assert (options.quality, options.seed, options.dilation_px, options.iterations) == ("best", 2**40, 3, 40)
+
+
+def test_replace_request_encodes_every_field():
+    pixels = bytes(range(5 * 4 * 4))
+    rgb_source = paste.SourceObject(2, 3, 3, bytes(range(18)), mask=bytes([1, 0, 1, 0, 1, 0]), object_class="lamp")
+    request = paste.ReplaceRequest(5, 4, 4, pixels, target=sec.ObjectTarget("cup", hint_box=sec.Region(1, 2, 3, 2)),
+                                   source=rgb_source, quality="fast", seed=4)
+    decoded = _decoded(request)
+    assert decoded.WhichOneof("edit") == "replace"
+    assert _image_fields(decoded.image) == (5, 4, pb.PIXEL_FORMAT_RGBA8, pixels)
+    target = decoded.replace.target
+    assert target.WhichOneof("kind") == "class_target" and target.class_target.name == "cup"
+    box = target.class_target.hint_box
+    assert (box.x, box.y, box.width, box.height) == (1, 2, 3, 2)
+    assert not target.detection.HasField("score_threshold") and target.detection.max_objects == 0
+    source = decoded.replace.source
+    assert _image_fields(source.image) == (2, 3, pb.PIXEL_FORMAT_RGB8, rgb_source.pixels)
+    assert (source.mask.width, source.mask.height, source.mask.data) == (2, 3, rgb_source.mask)
+    assert source.object_class == "lamp"
+    options = decoded.options
+    assert (options.quality, options.seed) == ("fast", 4)
+    assert not options.HasField("dilation_px") and not options.HasField("iterations")  # the server's defaults
+
+
+def test_add_request_encodes_every_field():
+    rgba = bytes(range(2 * 2 * 4))
+    request = paste.AddRequest(3, 2, 3, bytes(18), source=paste.SourceObject(2, 2, 4, rgba), seed=11,
+                               relations=(paste.PlacementRelation("under", target=sec.ObjectTarget("table")),),
+                               candidates=16, candidate=15, keep_size=True)
+    decoded = _decoded(request)
+    assert decoded.WhichOneof("edit") == "add"
+    add = decoded.add
+    assert _image_fields(add.source.image) == (2, 2, pb.PIXEL_FORMAT_RGBA8, rgba)
+    assert not add.source.HasField("mask") and add.source.object_class == ""
+    [under] = add.relations
+    assert (under.predicate, under.reference.class_target.name) == ("under", "table")
+    assert (add.candidates, add.candidate, add.keep_size) == (16, 15, True)
+    assert decoded.options == pb.EditOptions(seed=11)  # no fill: only the placements' seed
+
+
+def test_client_reads_the_placements_of_a_result():
+    result = pb.EditResult(
+        region=pb.Region(x=1, y=2, width=2, height=1),
+        patch=pb.Image(width=2, height=1, format=pb.PIXEL_FORMAT_RGB8, data=bytes(range(6))),
+        masks=[pb.RegionMask(name="placed", region=pb.Region(x=1, y=2, width=2, height=1), data=b"\xff\x00")],
+        placements=[pb.Placement(box=pb.Region(x=5, y=6, width=7, height=8), all_relations_hold=True),
+                    pb.Placement(box=pb.Region(x=0, y=1, width=2, height=3))],
+        iterations=0)
+    client = sec.SemanticEditClient("127.0.0.1:1")  # no connection is made
+    try:
+        decoded = client._result_from_proto(pb.EditResult.FromString(result.SerializeToString()), 3)
+    finally:
+        client.close()
+    assert decoded.placements == (sec.Placement(sec.Region(5, 6, 7, 8), True),
+                                  sec.Placement(sec.Region(0, 1, 2, 3), False))
+    assert decoded.masks == {"placed": b"\xff\x00"} and decoded.patch == bytes(range(6))
+
+
+@pytest.mark.parametrize("request_, words", [
+    (paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16)),
+     "A move needs at least one relation saying where the object goes"),
+    (paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), relations=(
+        paste.PlacementRelation("sideways", mask=bytes([1] * 16)),)),
+     "Unknown relation 'sideways'; use one of: left of, right of, above, below, in front of, behind, next to, near, "
+     "on, under"),
+    (paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), relations=(
+        paste.PlacementRelation("on", mask=bytes(16)),)),
+     "The reference mask of the relation 'on' is empty"),
+    (paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), relations=(
+        paste.PlacementRelation("on", mask=bytes([1] * 16), target=sec.ObjectTarget("cup")),)),
+     "A relation 'on' needs exactly one of a mask and an object target"),
+    (paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), candidates=17, relations=(
+        paste.PlacementRelation("on", mask=bytes([1] * 16)),)), "Candidates must be 1 to 16; got 17"),
+    (paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), candidate=4, relations=(
+        paste.PlacementRelation("on", mask=bytes([1] * 16)),)),
+     "Candidate 4 does not exist among 4: give 0 (the best) to 3"),
+    (paste.ReplaceRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16)), "A replacement needs a source object"),
+    (paste.ReplaceRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), source=paste.SourceObject(2, 2, 3, bytes(12))),
+     "The source picture has no alpha channel and no mask"),
+    (paste.ReplaceRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16),
+                          source=paste.SourceObject(2, 2, 3, bytes(12), mask=bytes(3))),
+     "The source mask must have one byte per pixel of the 2x2 source picture (4); got 3"),
+    (paste.AddRequest(4, 4, 3, bytes(48), source=paste.SourceObject(1, 1, 4, bytes(4)), relations=tuple(
+        paste.PlacementRelation("near", target=sec.ObjectTarget("cup")) for _ in range(6))),
+     "An addition takes at most 5 relations; got 6"),
+])
+def test_client_checks_move_replace_add_requests_before_sending(stopped_server, request_, words):
+    edit = {paste.MoveRequest: "move", paste.ReplaceRequest: "replace", paste.AddRequest: "add"}[type(request_)]
+    with sec.SemanticEditClient(stopped_server) as client, pytest.raises(sec.InvalidRequestError) as error:
+        getattr(client, edit)(request_)  # refused here: the (stopped) server is never asked
+    assert words in str(error.value)
+
+
 # --- the client, and the glue through it, against a real server ---------------------------------------------------
 
 
@@ -1207,6 +1793,161 @@ def test_client_error_in_progress_handler_cancels_the_job(server):
         started = time.monotonic()
         client.remove(disc_request(iterations=3)[0])
     assert time.monotonic() - started < 20
+
+
+# Move, replace and add through the real client and server: a red disc (the object) right of a blue block (the
+# reference), 84 x 72 px; the new object is a yellow picture with alpha.
+PASTE_SIZE = (84, 72)
+
+
+def paste_scene():
+    width, height = PASTE_SIZE
+    image = textured_background(height, width, seed=3)
+    disc = disc_mask(height, width, 64, 40, 8)
+    image[disc] = DISC_COLOUR
+    block = box_mask(width, height, (30, 28, 16, 22))
+    image[block] = (40, 60, 200)
+    return image, disc, block
+
+
+def yellow_picture() -> np.ndarray:
+    rgba = np.zeros((20, 16, 4), np.uint8)
+    rgba[..., :3] = (250, 220, 30)
+    rgba[3:17, 2:14, 3] = 255
+    rgba[3:17, 2, 3] = 128  # a soft left edge
+    return rgba
+
+
+def _mask_bytes(mask: np.ndarray) -> bytes:
+    return (mask * np.uint8(255)).tobytes()
+
+
+def _api_answer(address, request: "pb.EditRequest") -> "pb.EditResult":
+    with grpc.insecure_channel(address) as channel:
+        events = list(pb_grpc.SemanticEditStub(channel).Edit(request))
+    return [event.result for event in events if event.HasField("result")][0]
+
+
+def _hand_built_requests(image, disc, block):
+    """The requests of test_client_moves_replaces_and_adds_as_the_api_answers, written out in the generated code."""
+    width, height = PASTE_SIZE
+    picture = yellow_picture()
+    api_image = pb.Image(width=width, height=height, format=pb.PIXEL_FORMAT_RGB8, data=image.tobytes())
+    mask_target = lambda mask: pb.Target(mask=pb.Mask(width=width, height=height, data=_mask_bytes(mask)))  # noqa
+    left_of = pb.PlacementRelation(predicate="left of", reference=mask_target(block), reference_class="blue block")
+    source = pb.SourceObject(image=pb.Image(width=16, height=20, format=pb.PIXEL_FORMAT_RGBA8,
+                                            data=picture.tobytes()), object_class="yellow cube")
+    fill = pb.EditOptions(quality="fast", iterations=5, dilation_px=2, seed=1)
+    return {
+        "move": pb.EditRequest(image=api_image, options=fill, move=pb.MoveEdit(
+            target=mask_target(disc), object_class="red disc", relations=[left_of], candidates=3, candidate=1)),
+        "replace": pb.EditRequest(image=api_image, options=fill, replace=pb.ReplaceEdit(target=mask_target(disc),
+                                                                                       source=source)),
+        "add": pb.EditRequest(image=api_image, options=pb.EditOptions(seed=1), add=pb.AddEdit(
+            source=source, relations=[left_of], candidates=3, candidate=1)),
+    }
+
+
+def test_client_moves_replaces_and_adds_as_the_api_answers(server):
+    image, disc, block = paste_scene()
+    width, height = PASTE_SIZE
+    left_of = paste.PlacementRelation("left of", mask=_mask_bytes(block), reference_class="blue block")
+    source = paste.SourceObject(16, 20, 4, yellow_picture().tobytes(), object_class="yellow cube")
+    common = dict(width=width, height=height, channels=3, pixels=image.tobytes())
+    fill = dict(quality="fast", iterations=5, dilation_px=2, seed=1)
+    requests = {
+        "move": paste.MoveRequest(**common, mask=_mask_bytes(disc), relations=(left_of,), object_class="red disc",
+                                  candidates=3, candidate=1, **fill),
+        "replace": paste.ReplaceRequest(**common, mask=_mask_bytes(disc), source=source, **fill),
+        "add": paste.AddRequest(**common, source=source, relations=(left_of,), candidates=3, candidate=1, seed=1),
+    }
+    hand_built = _hand_built_requests(image, disc, block)
+    events = {kind: [] for kind in requests}
+    with sec.SemanticEditClient(server) as client:
+        assert {"move", "replace", "add"} <= set(client.get_info().edits)
+        results = {kind: getattr(client, kind)(request, on_progress=events[kind].append)
+                   for kind, request in requests.items()}
+    expected_masks = {"move": {"object", "hole", "placed"}, "replace": {"object", "hole", "placed"},
+                      "add": {"placed"}}
+    for kind, result in results.items():
+        answer = _api_answer(server, hand_built[kind])
+        r = answer.region
+        assert result.region == sec.Region(r.x, r.y, r.width, r.height), kind
+        assert result.patch == answer.patch.data and result.channels == 3, kind
+        assert result.masks == {mask.name: mask.data for mask in answer.masks}, kind
+        assert set(result.masks) == expected_masks[kind], kind
+        assert result.placements == tuple(sec.Placement(sec.Region(p.box.x, p.box.y, p.box.width, p.box.height),
+                                                        p.all_relations_hold) for p in answer.placements), kind
+        assert (result.iterations, result.dilation_px) == (answer.iterations, answer.dilation_px), kind
+        fractions = [event.fraction for event in events[kind]]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0, (kind, fractions)
+    assert len(results["move"].placements) == 3 and results["replace"].placements == ()
+    assert results["move"].iterations == 5 and results["add"].iterations == 0
+    # The moved disc now lies left of the block, at the placement used (candidate 1), where all relations hold.
+    move = results["move"]
+    assert move.placements[1].all_relations_hold
+    r, box = move.region, move.placements[1].box
+    placed = np.frombuffer(move.masks["placed"], np.uint8).reshape(r.height, r.width) == 255
+    columns = np.flatnonzero(placed.any(axis=0)) + r.x
+    assert (columns.min() + columns.max()) / 2 < 30 + 16 / 2  # the block's centre column
+    assert box.x <= columns.min() and columns.max() < box.x + box.width
+
+
+def test_glue_move_with_the_real_client_and_server(gimp, server):
+    """Move Object's run function end to end, only GIMP faked: the photo lies at (5, 4) of a larger canvas, the
+    object and the reference are mask layers; the layers hold the server's answer to the same request."""
+    image_pixels, disc, block = paste_scene()
+    width, height = PASTE_SIZE
+    image = Image(width + 10, height + 8)
+    photo = Layer(image, "photo", width, height, 3, image_pixels.tobytes())
+    photo.offsets = (5, 4)
+    image.layers.append(photo)
+    layers = {}
+    for name, mask in (("disc", disc), ("block", block)):
+        canvas = np.zeros((height + 8, width + 10, 3), np.uint8)
+        canvas[4:4 + height, 5:5 + width] = mask[..., None] * np.uint8(255)
+        layers[name] = Layer(image, name, width + 10, height + 8, 3, canvas.tobytes())
+        image.layers.insert(0, layers[name])
+
+    values = gimp.plugin.run_move(Procedure(), "NONINTERACTIVE", image, [photo], move_config(
+        ("left-of", layers["block"], "blue block"), server=server, iterations=5, dilation=2, seed=1, candidates=3,
+        candidate=1, **{"mask-layer": layers["disc"], "object-class": "red disc"}), None)
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    answer = _api_answer(server, _hand_built_requests(image_pixels, disc, block)["move"])
+    r = answer.region
+    result_layer = values.index(1)
+    assert (result_layer.offsets, result_layer.get_width(), result_layer.get_height()) == (
+        (5 + r.x, 4 + r.y), r.width, r.height)
+    assert result_layer.buffer.data == answer.patch.data
+    group = image.layers[image.layers.index(photo) - 1]
+    assert group.name == "Move: disc left of block"
+    placed_layer = group.children[0]
+    placed = {mask.name: mask.data for mask in answer.masks}["placed"]
+    assert placed_layer.name == "placed mask" and placed_layer.buffer.data == mask_bytes.gray_to_rgb(placed)
+    assert values.index(2).splitlines() == [
+        f"candidate {i}: box {5 + p.box.x},{4 + p.box.y} {p.box.width}x{p.box.height}, "
+        f"{'all relations hold' if p.all_relations_hold else 'not all relations hold'}{', used' if i == 1 else ''}"
+        for i, p in enumerate(answer.placements)]
+    assert photo.buffer.data == image_pixels.tobytes()
+
+
+@pytest.mark.parametrize("edit, words", [("move", "moving objects"), ("replace", "replacing objects"),
+                                         ("add", "adding objects")])
+def test_client_says_when_a_server_does_not_offer_move_replace_or_add(server, monkeypatch, edit, words):
+    source = paste.SourceObject(1, 1, 4, bytes([1, 2, 3, 255]))
+    relation = paste.PlacementRelation("near", mask=bytes([255] * 16))
+    request = {"move": paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([255] * 16), relations=(relation,)),
+               "replace": paste.ReplaceRequest(4, 4, 3, bytes(48), mask=bytes([255] * 16), source=source),
+               "add": paste.AddRequest(4, 4, 3, bytes(48), source=source, relations=(relation,))}[edit]
+    with sec.SemanticEditClient(server) as client:
+        info = client.get_info()
+        monkeypatch.setattr(client, "get_info", lambda: dataclasses.replace(info, version="0.1",
+                                                                            edits=("remove", "recolor")))
+        with pytest.raises(sec.InvalidRequestError) as error:
+            getattr(client, edit)(request)
+    assert str(error.value) == (f"The server at {server} (version 0.1) does not offer {words}; it offers: remove, "
+                                "recolor. Update the Semantic Edit server, or start one of this plug-in's version.")
 
 
 def test_parse_address():

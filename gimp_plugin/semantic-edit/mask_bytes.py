@@ -32,6 +32,16 @@ def mask_from_pixels(data: bytes, channels: int, has_alpha: bool) -> bytes:
     return inside.to_bytes(count, "little")
 
 
+def intersect(*masks: bytes) -> bytes:
+    """255 where every mask (all of one size) is nonzero, 0 elsewhere."""
+    inside = _flags(masks[0])
+    for mask in masks[1:]:
+        if len(mask) != len(masks[0]):
+            raise ValueError(f"masks of {len(masks[0])} and {len(mask)} bytes cannot be intersected")
+        inside &= _flags(mask)
+    return inside.to_bytes(len(masks[0]), "little")
+
+
 def is_empty(mask: bytes) -> bool:
     """True when no byte of the mask is nonzero."""
     return not mask.strip(b"\0")

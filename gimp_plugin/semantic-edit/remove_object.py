@@ -4,8 +4,8 @@ Thin on purpose: pixels travel as bytes in the layer's own format (no conversion
 server does the work (semantic_edit_client), and byte juggling lives in mask_bytes. Every failure a person can act
 on is a PluginError whose str() is the sentence GIMP shows. The object is a selection or a mask layer (sent as a
 mask), or named by class and/or the selection's box (the server finds it: targets "class" and "selection-hint").
-The parts every edit shares (the target, the server call with GIMP's progress bar, the result group) live here too:
-recolor_object and detect_objects use them.
+The parts every edit shares (the target, a layer read as a mask, the server call with GIMP's progress bar, the
+result group) live here too: recolor_object, detect_objects, move_object, replace_object and add_object use them.
 """
 from __future__ import annotations
 
@@ -70,14 +70,18 @@ class RemoveSettings:
 
 def settings_from_config(config) -> RemoveSettings:
     """Reads and checks the procedure's arguments (the same in every run mode); raises PluginError."""
-    target = target_from_config(config)
+    return RemoveSettings(**fill_from_config(config), **target_from_config(config))
+
+
+def fill_from_config(config) -> dict[str, Any]:
+    """How a hole is filled (remove, move, replace): the "dilation", "quality" and "iterations" arguments, checked,
+    as the keyword arguments dilation_px, quality, iterations of RemoveSettings; raises PluginError."""
     quality = config.get_property("quality")
     if quality not in QUALITY_PRESETS:
         raise PluginError(f"quality must be one of: {', '.join(QUALITY_PRESETS)}; got '{quality}'")
     dilation = config.get_property("dilation")
     iterations = config.get_property("iterations")
-    return RemoveSettings(dilation_px=None if dilation < 0 else dilation, quality=quality,
-                          iterations=iterations or None, **target)
+    return {"dilation_px": None if dilation < 0 else dilation, "quality": quality, "iterations": iterations or None}
 
 
 def target_from_config(config) -> dict[str, Any]:
@@ -179,8 +183,6 @@ def object_target(image, layer, settings) -> tuple[ObjectTarget, str]:
 
 def target_mask(image, layer, settings) -> tuple[bytes, str]:
     """The object's mask in the layer's pixels (nonzero = object) and a label for the group's name."""
-    width, height = layer.get_width(), layer.get_height()
-    layer_x, layer_y = offsets(layer)
     if settings.target == TARGET_SELECTION:
         return selection_mask(image, layer), "selection"
 
@@ -188,23 +190,30 @@ def target_mask(image, layer, settings) -> tuple[bytes, str]:
     if mask_layer is None:
         raise PluginError("Target is 'mask-layer' but no mask layer is chosen: pick the layer that holds the "
                           "object's mask (white = object, black = keep) in the Mask layer field")
+    return layer_as_mask(image, layer, mask_layer), mask_layer.get_name()
+
+
+def layer_as_mask(image, layer, mask_layer, role: str = "mask layer", thing: str = "the object") -> bytes:
+    """`mask_layer` (white/nonzero and not transparent = `thing`) as a mask in `layer`'s pixels, lined up by their
+    places in the image; PluginError, naming the `role` the layer plays, when it is the layer itself, belongs to
+    another image or marks nothing over `layer`."""
+    name = mask_layer.get_name()
     if mask_layer.get_id() == layer.get_id():
-        raise PluginError(f"The mask layer '{mask_layer.get_name()}' is the layer being edited: pick the layer "
-                          "that holds the object's mask")
+        raise PluginError(f"The {role} '{name}' is the layer being edited: pick the layer that holds {thing}'s mask")
     if mask_layer.get_image().get_id() != image.get_id():
-        raise PluginError(f"The mask layer '{mask_layer.get_name()}' belongs to another image: pick a layer of "
-                          "this image")
+        raise PluginError(f"The {role} '{name}' belongs to another image: pick a layer of this image")
     mask_width, mask_height = mask_layer.get_width(), mask_layer.get_height()
     channels = 4 if mask_layer.has_alpha() else 3
     data = mask_layer.get_buffer().get(Gegl.Rectangle.new(0, 0, mask_width, mask_height), 1.0,
                                        PIXEL_FORMATS[channels], Gegl.AbyssPolicy.NONE)
     mask = mask_bytes.mask_from_pixels(bytes(data), channels, has_alpha=channels == 4)
-    mask_x, mask_y = offsets(mask_layer)
-    mask = mask_bytes.place(mask, mask_width, mask_height, mask_x - layer_x, mask_y - layer_y, width, height)
+    (mask_x, mask_y), (layer_x, layer_y) = offsets(mask_layer), offsets(layer)
+    mask = mask_bytes.place(mask, mask_width, mask_height, mask_x - layer_x, mask_y - layer_y, layer.get_width(),
+                            layer.get_height())
     if mask_bytes.is_empty(mask):
-        raise PluginError(f"The mask layer '{mask_layer.get_name()}' is empty where it overlaps layer "
-                          f"'{layer.get_name()}': paint the object white on it (black = keep)")
-    return mask, mask_layer.get_name()
+        raise PluginError(f"The {role} '{name}' is empty where it overlaps layer '{layer.get_name()}': paint "
+                          f"{thing} white on it (black = keep)")
+    return mask
 
 
 def edit_target(image, layer, settings) -> tuple[bytes | None, ObjectTarget | None, str]:

@@ -5,6 +5,9 @@
 # Procedures (menu Filters > Semantic Edit):
 #   semantic-edit-remove   Remove Object...    fills the object's place with the image's own background.
 #   semantic-edit-recolor  Recolor Object...   gives the object a new colour; its shading and highlights stay.
+#   semantic-edit-move     Move Object...      moves the object where relations say ("left of" another object).
+#   semantic-edit-replace  Replace Object...   replaces the object by one taken from a layer.
+#   semantic-edit-add      Add Object...       adds an object taken from a layer where relations say.
 #   semantic-edit-detect   Detect Objects...   adds a layer group "Objects": one mask layer per object found.
 #
 # Run them from a script like any procedure:
@@ -13,6 +16,14 @@
 #   server, iterations; returns result-layer.
 # semantic-edit-recolor: target, mask-layer, class-name, instance, color (a GeglColor), strength, lightness, edge,
 #   score-threshold, max-objects, server; returns result-layer.
+# semantic-edit-move: target, mask-layer, class-name, instance, relation-N / reference-layer-N / reference-class-N
+#   (N = 1..3; relation "none" or a predicate such as "left-of"), object-class, candidates, candidate, keep-size,
+#   dilation, quality, iterations, seed, score-threshold, max-objects, server; returns result-layer, placements.
+# semantic-edit-replace: target, mask-layer, class-name, instance, source-layer, source-mask-layer, dilation,
+#   quality, iterations, seed, score-threshold, max-objects, server; returns result-layer.
+# semantic-edit-add: source-layer, source-mask-layer, source-class, relation-N / reference-layer-N /
+#   reference-class-N, candidates, candidate, keep-size, seed, score-threshold, max-objects, server; returns
+#   result-layer, placements.
 # semantic-edit-detect: score-threshold, max-objects, server; returns objects-group and relations (one per line).
 from __future__ import annotations
 
@@ -33,21 +44,37 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import GLib, GObject, Gegl, Gimp  # noqa: E402
 
+import add_object  # noqa: E402
 import detect_objects  # noqa: E402
+import move_object  # noqa: E402
+import procedure_arguments as arguments  # noqa: E402
 import recolor_object  # noqa: E402
 import remove_object  # noqa: E402
-from semantic_edit_client import DEFAULT_ADDRESS, MAX_EDGE_PX, QUALITY_PRESETS  # noqa: E402
+import replace_object  # noqa: E402
+from placing import RELATION_SLOTS, PlacedResult  # noqa: E402
+from semantic_edit_client import MAX_EDGE_PX  # noqa: E402
 
 PROCEDURE_REMOVE = "semantic-edit-remove"
 PROCEDURE_RECOLOR = "semantic-edit-recolor"
+PROCEDURE_MOVE = "semantic-edit-move"
+PROCEDURE_REPLACE = "semantic-edit-replace"
+PROCEDURE_ADD = "semantic-edit-add"
 PROCEDURE_DETECT = "semantic-edit-detect"
 MENU_PATH = "<Image>/Filters/Semantic Edit/"
-DIALOG_FIELDS = ["target", "mask-layer", "class-name", "instance", "dilation", "quality", "score-threshold",
-                 "max-objects", "server"]
-RECOLOR_DIALOG_FIELDS = ["target", "mask-layer", "class-name", "instance", "color", "strength", "lightness", "edge",
-                         "score-threshold", "max-objects", "server"]
-DETECT_DIALOG_FIELDS = ["score-threshold", "max-objects", "server"]
-DEFAULT_SCORE_THRESHOLD = 0.5  # the server's default
+TARGET_FIELDS = ["target", "mask-layer", "class-name", "instance"]
+DETECTION_FIELDS = ["score-threshold", "max-objects", "server"]
+RELATION_FIELDS = [f"{name}-{slot}" for slot in range(1, RELATION_SLOTS + 1)
+                   for name in ("relation", "reference-layer", "reference-class")]
+PLACEMENT_FIELDS = ["candidates", "candidate", "keep-size"]
+DIALOG_FIELDS = [*TARGET_FIELDS, "dilation", "quality", *DETECTION_FIELDS]
+RECOLOR_DIALOG_FIELDS = [*TARGET_FIELDS, "color", "strength", "lightness", "edge", *DETECTION_FIELDS]
+MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, "dilation", "quality",
+                      "seed", *DETECTION_FIELDS]
+REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "dilation", "quality", "seed",
+                         *DETECTION_FIELDS]
+ADD_DIALOG_FIELDS = ["source-layer", "source-mask-layer", "source-class", *RELATION_FIELDS, *PLACEMENT_FIELDS,
+                     "seed", *DETECTION_FIELDS]
+DETECT_DIALOG_FIELDS = DETECTION_FIELDS
 # The server address a person typed, kept in GIMP's parasiterc: GIMP itself remembers the dialog's values only after
 # a successful run, and the first run often fails because the server is not started yet.
 SERVER_PARASITE = "semantic-edit-server"
@@ -110,21 +137,47 @@ def run_recolor(procedure, run_mode, image, drawables, config, data):
                      recolor_object.settings_from_config, recolor_object.recolor_object)
 
 
+def run_move(procedure, run_mode, image, drawables, config, data):
+    return _run_edit(procedure, run_mode, image, drawables, config, "Move Object", MOVE_DIALOG_FIELDS,
+                     move_object.settings_from_config, move_object.move_object)
+
+
+def run_replace(procedure, run_mode, image, drawables, config, data):
+    return _run_edit(procedure, run_mode, image, drawables, config, "Replace Object", REPLACE_DIALOG_FIELDS,
+                     replace_object.settings_from_config, replace_object.replace_object)
+
+
+def run_add(procedure, run_mode, image, drawables, config, data):
+    return _run_edit(procedure, run_mode, image, drawables, config, "Add Object", ADD_DIALOG_FIELDS,
+                     add_object.settings_from_config, add_object.add_object)
+
+
 def _run_edit(procedure, run_mode, image, drawables, config, title, fields, read_settings, edit):
-    """An edit procedure's run: the dialog, the checked settings, the edit; returns the result layer or the error."""
+    """An edit procedure's run: the dialog, the checked settings, the edit; returns the result layer (and, for Move
+    and Add, the placements, also shown in a message to people) or the error."""
     if not _ask(procedure, run_mode, config, title, fields):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
     try:
         settings = read_settings(config)
         if run_mode == Gimp.RunMode.INTERACTIVE:
             _remember_server(settings.server)
-        result_layer = edit(image, drawables, settings, log=_log)
+        outcome = edit(image, drawables, settings, log=_log)
     except remove_object.PluginError as error:
         _log(f"failed: {error}")
         return _error(procedure, str(error))
     values = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
-    values.remove(1)
-    values.insert(1, GObject.Value(Gimp.Layer, result_layer))
+    if not isinstance(outcome, PlacedResult):
+        values.remove(1)
+        values.insert(1, GObject.Value(Gimp.Layer, outcome))
+        return values
+    for line in outcome.placements.splitlines():
+        _log(line)
+    if run_mode != Gimp.RunMode.NONINTERACTIVE:  # people read the places here; scripts get them returned
+        Gimp.message(outcome.message)
+    while values.length() > 1:  # the status stays; the return values' defaults go
+        values.remove(values.length() - 1)
+    values.append(GObject.Value(Gimp.Layer, outcome.layer))
+    values.append(GObject.Value(GObject.TYPE_STRING, outcome.placements))
     return values
 
 
@@ -152,77 +205,61 @@ def run_detect(procedure, run_mode, image, drawables, config, data):
     return values
 
 
-def _choice(options) -> "Gimp.Choice":
-    choice = Gimp.Choice.new()
-    for index, (nick, label, help_text) in enumerate(options):
-        choice.add(nick, index, label, help_text)
-    return choice
-
-
 class SemanticEdit(Gimp.PlugIn):
     def do_query_procedures(self):
-        return [PROCEDURE_REMOVE, PROCEDURE_RECOLOR, PROCEDURE_DETECT]
+        return [PROCEDURE_REMOVE, PROCEDURE_RECOLOR, PROCEDURE_MOVE, PROCEDURE_REPLACE, PROCEDURE_ADD,
+                PROCEDURE_DETECT]
 
     def do_set_i18n(self, name):
         return False
 
     def do_create_procedure(self, name):
-        if name == PROCEDURE_DETECT:
-            return self._detect_procedure(name)
-        if name == PROCEDURE_RECOLOR:
-            return self._recolor_procedure(name)
-        if name != PROCEDURE_REMOVE:
-            return None
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_remove, None)
+        define = {PROCEDURE_REMOVE: self._remove_procedure, PROCEDURE_RECOLOR: self._recolor_procedure,
+                  PROCEDURE_MOVE: self._move_procedure, PROCEDURE_REPLACE: self._replace_procedure,
+                  PROCEDURE_ADD: self._add_procedure, PROCEDURE_DETECT: self._detect_procedure}.get(name)
+        return define(name) if define is not None else None
+
+    def _new_procedure(self, name, run, label: str, summary: str, help_text: str):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("RGB*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Remove Object...")
+        procedure.set_menu_label(label)
         procedure.add_menu_path(MENU_PATH)
-        procedure.set_documentation(
+        procedure.set_documentation(summary, help_text, name)
+        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+        return procedure
+
+    def _remove_procedure(self, name):
+        procedure = self._new_procedure(
+            name, run_remove, "Remove Object...",
             "Remove an object and fill its place from the image's own background",
             "Sends the active layer and the object's mask (the selection, or a mask layer where white = object) "
             "to the Semantic Edit server, which fills the hole by background-guided internal learning. Or names the "
             "object by class ('person', the 2nd person) or by the selection's box, and the server finds it. The "
             "result arrives as a new layer group above the layer: the edited pixels plus the object and hole masks "
-            "(hidden). The layer itself is never changed. Needs a running server: `semantic-edit serve`.",
-            name)
-        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+            "(hidden). The layer itself is never changed. Needs a running server: `semantic-edit serve`.")
         flags = GObject.ParamFlags.READWRITE
-        _add_target_arguments(procedure, flags)
-        procedure.add_int_argument(
-            "dilation", "_Dilation (px)", "How far the hole reaches beyond the object, in pixels; -1 = automatic",
-            -1, 256, -1, flags)
-        procedure.add_choice_argument(
-            "quality", "_Quality", "Speed against quality of the fill", _choice([
-                (preset, preset.capitalize(), f"The server's '{preset}' preset") for preset in QUALITY_PRESETS
-            ]), "balanced", flags)
-        _add_detection_arguments(procedure, flags)
-        _add_server_argument(procedure, flags)
-        procedure.add_int_argument(
-            "iterations", "_Iterations", "Optimisation steps instead of the preset's; 0 = the preset's",
-            0, 20000, 0, flags)
+        arguments.target_arguments(procedure, flags)
+        arguments.dilation_and_quality_arguments(procedure, flags)
+        arguments.detection_arguments(procedure, flags)
+        arguments.server_argument(procedure, flags)
+        arguments.iterations_argument(procedure, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object removed", False, flags)
         return procedure
 
     def _recolor_procedure(self, name):
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_recolor, None)
-        procedure.set_image_types("RGB*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Recolor Object...")
-        procedure.add_menu_path(MENU_PATH)
-        procedure.set_documentation(
+        procedure = self._new_procedure(
+            name, run_recolor, "Recolor Object...",
             "Give an object a new colour, keeping its shading and highlights",
             "Sends the active layer and the object's mask (the selection, or a mask layer where white = object) "
             "to the Semantic Edit server, which changes the object's hue and chroma to the colour's (in CIE LCh) "
             "and, with Lightness 1, its lit lightness too; shadows stay dark and highlights white. Or names the "
             "object by class or by the selection's box, as Remove Object does. The result arrives as a new layer "
             "group above the layer: the recoloured pixels plus the object and edge masks (hidden). The layer "
-            "itself is never changed. Needs a running server: `semantic-edit serve`.",
-            name)
-        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+            "itself is never changed. Needs a running server: `semantic-edit serve`.")
         flags = GObject.ParamFlags.READWRITE
-        _add_target_arguments(procedure, flags)
+        arguments.target_arguments(procedure, flags)
         Gegl.init(None)  # a GeglColor needs babl, which GIMP starts only to run a procedure, not to register it
         procedure.add_color_argument(
             "color", "_Color", "The object's new colour", False,
@@ -237,71 +274,108 @@ class SemanticEdit(Gimp.PlugIn):
         procedure.add_int_argument(
             "edge", "_Edge (px)", "Soft edge beyond the object over which the change fades out, in pixels; "
             "raise it when a rim of the old colour remains", 0, MAX_EDGE_PX, recolor_object.DEFAULT_EDGE_PX, flags)
-        _add_detection_arguments(procedure, flags)
-        _add_server_argument(procedure, flags)
+        arguments.detection_arguments(procedure, flags)
+        arguments.server_argument(procedure, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object recoloured", False, flags)
         return procedure
 
+    def _move_procedure(self, name):
+        procedure = self._new_procedure(
+            name, run_move, "Move Object...",
+            "Move an object to where relations to other objects say, e.g. left of another one",
+            "Sends the active layer, the object (a selection, a mask layer, or named by class as in Remove "
+            "Object) and one to three relations to reference objects (a mask layer, e.g. one of Detect Objects, "
+            "or a class name such as 'person:2') to the Semantic Edit server. Its position model proposes places "
+            "where the relations hold (lower in the picture = nearer = larger, unless Keep size); the object is "
+            "cut out, its old place filled from the background as Remove Object does, and pasted at the chosen "
+            "place. The result arrives as a new layer group above the layer: the edited pixels plus the hole, "
+            "object and placed masks (hidden). The places considered are listed in a message and returned: run "
+            "again with another Candidate (same Seed) to take another. The layer itself is never changed. Needs a "
+            "running server: `semantic-edit serve`.")
+        flags = GObject.ParamFlags.READWRITE
+        arguments.target_arguments(procedure, flags)
+        arguments.relation_arguments(procedure, flags)
+        procedure.add_string_argument(
+            "object-class", "O_bject class", "The object's class for the position model, e.g. 'red cube'; empty = "
+            "the detected class (or the class Detect Objects gave the mask layer)", "", flags)
+        arguments.placement_arguments(procedure, flags)
+        arguments.dilation_and_quality_arguments(procedure, flags)
+        arguments.iterations_argument(procedure, flags)
+        arguments.seed_argument(procedure, flags, "the fill and the proposed places")
+        arguments.detection_arguments(procedure, flags)
+        arguments.server_argument(procedure, flags)
+        procedure.add_layer_return_value(
+            "result-layer", "Result layer", "The new layer with the object moved", False, flags)
+        arguments.placements_return_value(procedure, flags)
+        return procedure
+
+    def _replace_procedure(self, name):
+        procedure = self._new_procedure(
+            name, run_replace, "Replace Object...",
+            "Replace an object by another one, taken from a layer",
+            "Sends the active layer, the object (a selection, a mask layer, or named by class as in Remove "
+            "Object) and the new object, a layer transparent around it (or with a Source mask layer), to the "
+            "Semantic Edit server. It removes the object as Remove Object does and pastes the new one into its "
+            "box, scaled with its aspect ratio kept and standing on the same ground line. The result arrives as a "
+            "new layer group above the layer: the edited pixels plus the hole, object and placed masks (hidden). "
+            "No layer is ever changed. Needs a running server: `semantic-edit serve`.")
+        flags = GObject.ParamFlags.READWRITE
+        arguments.target_arguments(procedure, flags)
+        arguments.source_arguments(procedure, flags)
+        arguments.dilation_and_quality_arguments(procedure, flags)
+        arguments.iterations_argument(procedure, flags)
+        arguments.seed_argument(procedure, flags, "the fill")
+        arguments.detection_arguments(procedure, flags)
+        arguments.server_argument(procedure, flags)
+        procedure.add_layer_return_value(
+            "result-layer", "Result layer", "The new layer with the object replaced", False, flags)
+        return procedure
+
+    def _add_procedure(self, name):
+        procedure = self._new_procedure(
+            name, run_add, "Add Object...",
+            "Add an object, taken from a layer, where relations to other objects say",
+            "Sends the active layer, the new object (a layer transparent around it, or with a Source mask layer) "
+            "with its class, and one to three relations to reference objects (a mask layer, e.g. one of Detect "
+            "Objects, or a class name such as 'person:2') to the Semantic Edit server. Its position model "
+            "proposes places where the relations hold; the object is scaled to the chosen place (nearer = larger, "
+            "unless Keep size) and pasted. Nothing is removed. The result arrives as a new layer group above the "
+            "layer: the edited pixels plus the placed mask (hidden). The places considered are listed in a "
+            "message and returned. No layer is ever changed. Needs a running server: `semantic-edit serve`.")
+        flags = GObject.ParamFlags.READWRITE
+        arguments.source_arguments(procedure, flags)
+        procedure.add_string_argument(
+            "source-class", "Source c_lass", "The new object's class for the position model, e.g. 'lamp' or 'red "
+            "cube'; empty = the class Detect Objects gave the source layer, else 'some object'", "", flags)
+        arguments.relation_arguments(procedure, flags)
+        arguments.placement_arguments(procedure, flags)
+        arguments.seed_argument(procedure, flags, "the proposed places")
+        arguments.detection_arguments(procedure, flags)
+        arguments.server_argument(procedure, flags)
+        procedure.add_layer_return_value(
+            "result-layer", "Result layer", "The new layer with the object added", False, flags)
+        arguments.placements_return_value(procedure, flags)
+        return procedure
+
     def _detect_procedure(self, name):
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_detect, None)
-        procedure.set_image_types("RGB*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Detect Objects...")
-        procedure.add_menu_path(MENU_PATH)
-        procedure.set_documentation(
+        procedure = self._new_procedure(
+            name, run_detect, "Detect Objects...",
             "Find the objects in a layer: one mask layer per object, and how they relate",
             "Sends the active layer to the Semantic Edit server, whose segmentation model finds the objects. Adds a "
             "layer group 'Objects' above the layer with one mask layer per object, named like 'person 2 (0.97)' "
             "(class, number among its class from left to right, score), white where the object is. A layer can be "
             "repainted and used as Remove Object's mask layer. The relations ('person 1 left of dog 1') are shown "
             "in a message and returned. The layer itself is never changed. Needs a running server with the "
-            "segmentation weights: `semantic-edit serve`.",
-            name)
-        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+            "segmentation weights: `semantic-edit serve`.")
         flags = GObject.ParamFlags.READWRITE
-        _add_detection_arguments(procedure, flags)
-        _add_server_argument(procedure, flags)
+        arguments.detection_arguments(procedure, flags)
+        arguments.server_argument(procedure, flags)
         procedure.add_layer_return_value(
             "objects-group", "Objects group", "The new layer group holding one mask layer per object", False, flags)
         procedure.add_string_return_value(
             "relations", "Relations", "One relation per line, e.g. 'person 1 left of dog 1'", "", flags)
         return procedure
-
-
-def _add_target_arguments(procedure, flags) -> None:
-    procedure.add_choice_argument(
-        "target", "_Target", "Which pixels are the object", _choice([
-            ("selection", "Selection", "The current selection marks the object"),
-            ("mask-layer", "Mask layer", "A layer marks the object: white (nonzero) = object, black = keep; "
-             "e.g. a layer of Detect Objects"),
-            ("class", "Class", "The server finds the object by its class name (and instance number)"),
-            ("selection-hint", "Object in selection", "The server finds the object whose box best matches the "
-             "selection's bounding box (of the class named, if any)"),
-        ]), "selection", flags)
-    procedure.add_layer_argument(
-        "mask-layer", "_Mask layer", "The layer that marks the object (white = object), for target mask-layer",
-        True, flags)
-    procedure.add_string_argument(
-        "class-name", "C_lass name", "The object's class, e.g. 'person' or 'dog', for target class (required) "
-        "and selection-hint (empty = any class)", "", flags)
-    procedure.add_int_argument(
-        "instance", "_Instance", "Which one of the class, counted from 1 left to right (as Detect Objects "
-        "numbers them), for target class; 0 = every one", 0, 1000, 0, flags)
-
-
-def _add_detection_arguments(procedure, flags) -> None:
-    procedure.add_double_argument(
-        "score-threshold", "Sc_ore threshold", "Objects the model is surer of than this count, 0..1; lower it to "
-        "find more (less certain) objects", 0.0, 1.0, DEFAULT_SCORE_THRESHOLD, flags)
-    procedure.add_int_argument(
-        "max-objects", "Max ob_jects", "At most this many objects, the surest first; 0 = all", 0, 1000, 0, flags)
-
-
-def _add_server_argument(procedure, flags) -> None:
-    procedure.add_string_argument(
-        "server", "_Server", "host:port of the Semantic Edit server (start it with `semantic-edit serve`)",
-        DEFAULT_ADDRESS, flags)
 
 
 if __name__ == "__main__":

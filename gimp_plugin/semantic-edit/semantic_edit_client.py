@@ -11,6 +11,9 @@ how to fix it. Every failure is a SemanticEditClientError whose str() is the sen
     result = client.recolor(RecolorRequest(width, height, channels, pixels, mask, color=(42, 75, 215)))
     scene = client.detect(DetectRequest(width, height, channels, pixels, max_objects=4))
     scene.objects[0].label, scene.objects[0].mask  # "person 1", mask_region.width x mask_region.height bytes
+
+Move, replace and add (paste_requests.MoveRequest, ReplaceRequest, AddRequest) go through client.move(),
+client.replace() and client.add(); their results carry `placements` (move, add) besides the masks.
 """
 from __future__ import annotations
 
@@ -28,8 +31,9 @@ QUALITY_PRESETS = ("fast", "balanced", "best")
 MAX_EDGE_PX = 64  # the server's limit on a recolour's soft edge (RecolorEdit, EditOptions.dilation_px)
 # How much of the progress bar each stage fills: (start, end). "queued" stays at 0 while jobs wait ahead; "detect"
 # runs only for targets named by class or box.
-STAGE_SPANS = {"queued": (0.0, 0.0), "detect": (0.0, 0.05), "prepare": (0.05, 0.1), "inpaint": (0.1, 0.95),
-               "recolor": (0.1, 0.95), "composite": (0.95, 1.0)}
+# "place" (move, add) is the position model's guess; "paste" (move, replace, add) comes last and takes milliseconds.
+STAGE_SPANS = {"queued": (0.0, 0.0), "detect": (0.0, 0.04), "place": (0.04, 0.05), "prepare": (0.05, 0.1),
+               "inpaint": (0.1, 0.95), "recolor": (0.1, 0.95), "composite": (0.95, 1.0), "paste": (1.0, 1.0)}
 WAIT_POLL_S = 0.25  # how often detect() calls on_wait while the server works (a progress bar's pulse)
 
 
@@ -174,6 +178,11 @@ class ObjectTarget:
         _check_detection(self.score_threshold, self.max_objects)
 
 
+def _check_quality(quality: str) -> None:
+    if quality not in QUALITY_PRESETS:
+        raise InvalidRequestError(f"Unknown quality '{quality}'; use one of: {', '.join(QUALITY_PRESETS)}")
+
+
 def _check_target(width: int, height: int, mask: bytes | None, target: ObjectTarget | None, edit: str) -> None:
     if (mask is None) == (target is None):
         raise InvalidRequestError(f"A {edit} needs exactly one of a mask and an object target")
@@ -213,9 +222,12 @@ class RemoveRequest:
         """Raises InvalidRequestError when the sizes do not add up (caught here, before anything is sent)."""
         _check_image(self.width, self.height, self.channels, self.pixels)
         _check_target(self.width, self.height, self.mask, self.target, "removal")
-        if self.quality not in QUALITY_PRESETS:
-            raise InvalidRequestError(
-                f"Unknown quality '{self.quality}'; use one of: {', '.join(QUALITY_PRESETS)}")
+        _check_quality(self.quality)
+
+    @property
+    def payload_bytes(self) -> int:
+        """The pixel and mask bytes the request carries (what the server's message limit counts)."""
+        return len(self.pixels) + len(self.mask or b"")
 
 
 @dataclass(frozen=True)
@@ -255,17 +267,33 @@ class RecolorRequest:
         if self.edge_px is not None and not 0 <= self.edge_px <= MAX_EDGE_PX:
             raise InvalidRequestError(f"The edge must be between 0 and {MAX_EDGE_PX} px; got {self.edge_px}")
 
+    @property
+    def payload_bytes(self) -> int:
+        return len(self.pixels) + len(self.mask or b"")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A place the position model proposed for a moved or added object: its box in the request image's pixels, and
+    whether every requested relation holds there (in the image plane)."""
+
+    box: Region
+    all_relations_hold: bool
+
 
 @dataclass(frozen=True)
 class RemoveResult:
-    """What the server sent back for an edit (removal or recolour).
+    """What the server sent back for an edit (removal, recolour, move, replace, add).
 
     region: the part of the image the edit changed; every pixel outside it is unchanged.
     patch: region.width x region.height x channels bytes, the edited pixels of `region`.
-    masks: name ("object", and "hole" for a removal or "edge" for a recolour) -> region.width x region.height bytes,
-        255 = inside.
-    iterations: the optimisation steps a removal ran (0 for a recolour).
+    masks: name -> region.width x region.height bytes, 255 = inside: "object" (the target as given), "hole" (removal,
+        move, replace: what was filled), "placed" (move, replace, add: where the pasted object is now), "edge"
+        (recolour: the object grown by the soft edge).
+    iterations: the optimisation steps the fill ran (0 for a recolour and an add).
     dilation_px: how far the hole reached beyond the object; for a recolour, the soft edge's width.
+    placements: move and add: every placement the position model considered, best first; the request's
+        `candidate` (or the last one, when the model found fewer) is the one used.
     """
 
     region: Region
@@ -276,9 +304,10 @@ class RemoveResult:
     dilation_px: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     object_ids: tuple[int, ...] = ()  # the detected objects a class or box target named (empty for a mask)
+    placements: tuple[Placement, ...] = ()
 
 
-EditResult = RemoveResult  # what remove() and recolor() return
+EditResult = RemoveResult  # what every edit returns
 
 
 @dataclass(frozen=True)
@@ -383,6 +412,45 @@ def _size_text(size: int) -> str:
     return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.0f} KiB"
 
 
+# Request parts as protobuf messages; `pb` is the generated semantic_edit_pb2 module the client loaded.
+
+def image_to_proto(pb, width: int, height: int, channels: int, pixels: bytes):
+    pixel_format = pb.PIXEL_FORMAT_RGB8 if channels == 3 else pb.PIXEL_FORMAT_RGBA8
+    return pb.Image(width=width, height=height, format=pixel_format, data=pixels)
+
+
+def request_image_to_proto(pb, request):
+    """The image of any edit request (width, height, channels, pixels)."""
+    return image_to_proto(pb, request.width, request.height, request.channels, request.pixels)
+
+
+def target_to_proto(pb, width: int, height: int, mask: bytes | None, target: ObjectTarget | None):
+    """A Target: the mask (width x height bytes) when given, else the object target's class and/or box."""
+    if target is None:
+        return pb.Target(mask=pb.Mask(width=width, height=height, data=mask))
+    detection = pb.DetectionOptions(max_objects=target.max_objects)
+    if target.score_threshold is not None:
+        detection.score_threshold = target.score_threshold
+    box = target.hint_box
+    hint = pb.Region(x=box.x, y=box.y, width=box.width, height=box.height) if box is not None else None
+    if not target.server_name:
+        return pb.Target(hint_box=hint, detection=detection)
+    class_target = pb.ClassTarget(name=target.server_name)
+    if hint is not None:
+        class_target.hint_box.CopyFrom(hint)
+    return pb.Target(class_target=class_target, detection=detection)
+
+
+def fill_options_to_proto(pb, quality: str, seed: int, dilation_px: int | None, iterations: int | None):
+    """EditOptions for the edits that fill a hole (remove, move, replace); None leaves a value to the server."""
+    options = pb.EditOptions(quality=quality, seed=seed)
+    if dilation_px is not None:
+        options.dilation_px = dilation_px
+    if iterations is not None:
+        options.iterations = iterations
+    return options
+
+
 def _import_api():
     """Returns (grpc, pb, pb_grpc) or raises GrpcMissingError naming what is missing and how to fix it."""
     try:
@@ -455,7 +523,20 @@ class SemanticEditClient:
         """Runs one recolour (masks "object" and "edge"); otherwise as remove()."""
         return self._edit(request, "recolor", "recolouring", on_progress)
 
-    def _edit(self, request: RemoveRequest | RecolorRequest, edit: str, edit_text: str,
+    def move(self, request, on_progress: Callable[[Progress], None] | None = None) -> EditResult:
+        """Runs one move (a paste_requests.MoveRequest): masks "object", "hole", "placed"; result.placements lists
+        the places considered. Otherwise as remove()."""
+        return self._edit(request, "move", "moving objects", on_progress)
+
+    def replace(self, request, on_progress: Callable[[Progress], None] | None = None) -> EditResult:
+        """Runs one replacement (a paste_requests.ReplaceRequest): masks "object", "hole", "placed"."""
+        return self._edit(request, "replace", "replacing objects", on_progress)
+
+    def add(self, request, on_progress: Callable[[Progress], None] | None = None) -> EditResult:
+        """Runs one addition (a paste_requests.AddRequest): mask "placed" and result.placements."""
+        return self._edit(request, "add", "adding objects", on_progress)
+
+    def _edit(self, request, edit: str, edit_text: str,
               on_progress: Callable[[Progress], None] | None) -> EditResult:
         request.check()
         info = self.get_info()  # fails fast, with the start command, when no server runs
@@ -464,7 +545,7 @@ class SemanticEditClient:
                 f"The server at {self.address} (version {info.version}) does not offer {edit_text}; "
                 f"it offers: {', '.join(info.edits) or 'nothing'}. Update the Semantic Edit server, or start one "
                 "of this plug-in's version.")
-        self._check_size(info, len(request.pixels) + len(request.mask or b"") + REQUEST_OVERHEAD_BYTES)
+        self._check_size(info, request.payload_bytes + REQUEST_OVERHEAD_BYTES)
         stream = self._stub.Edit(self._request_to_proto(request), timeout=self.edit_timeout_s)
         try:
             for event in stream:
@@ -494,8 +575,8 @@ class SemanticEditClient:
         if request.score_threshold is not None:
             detection.score_threshold = request.score_threshold
         call = self._stub.DetectObjects.future(
-            pb.DetectRequest(image=self._image_to_proto(request.width, request.height, request.channels,
-                                                        request.pixels), detection=detection),
+            pb.DetectRequest(image=image_to_proto(pb, request.width, request.height, request.channels,
+                                                  request.pixels), detection=detection),
             timeout=self.edit_timeout_s)
         try:
             while True:
@@ -510,28 +591,6 @@ class SemanticEditClient:
             call.cancel()  # e.g. an exception from on_wait: the server drops the job
             raise
         return self._scene_from_proto(graph, request.width, request.height)
-
-    def _image_to_proto(self, width: int, height: int, channels: int, pixels: bytes):
-        pb = self._pb
-        pixel_format = pb.PIXEL_FORMAT_RGB8 if channels == 3 else pb.PIXEL_FORMAT_RGBA8
-        return pb.Image(width=width, height=height, format=pixel_format, data=pixels)
-
-    def _target_to_proto(self, request: RemoveRequest | RecolorRequest):
-        pb = self._pb
-        if request.target is None:
-            return pb.Target(mask=pb.Mask(width=request.width, height=request.height, data=request.mask))
-        target = request.target
-        detection = pb.DetectionOptions(max_objects=target.max_objects)
-        if target.score_threshold is not None:
-            detection.score_threshold = target.score_threshold
-        box = target.hint_box
-        hint = pb.Region(x=box.x, y=box.y, width=box.width, height=box.height) if box is not None else None
-        if not target.server_name:
-            return pb.Target(hint_box=hint, detection=detection)
-        class_target = pb.ClassTarget(name=target.server_name)
-        if hint is not None:
-            class_target.hint_box.CopyFrom(hint)
-        return pb.Target(class_target=class_target, detection=detection)
 
     def _scene_from_proto(self, graph, width: int, height: int) -> SceneGraph:
         objects = []
@@ -557,25 +616,26 @@ class SemanticEditClient:
         return SceneGraph(objects=tuple(objects), relations=tuple(relations), model=graph.model,
                           seconds=graph.seconds)
 
-    def _request_to_proto(self, request: RemoveRequest | RecolorRequest):
+    def _request_to_proto(self, request):
         pb = self._pb
-        image = self._image_to_proto(request.width, request.height, request.channels, request.pixels)
         if isinstance(request, RecolorRequest):
             red, green, blue = request.color
-            recolor = pb.RecolorEdit(target=self._target_to_proto(request),
+            recolor = pb.RecolorEdit(target=target_to_proto(pb, request.width, request.height, request.mask,
+                                                            request.target),
                                      color=pb.Color(red=red, green=green, blue=blue),
                                      strength=request.strength, lightness=request.lightness)
             options = pb.EditOptions()
             if request.edge_px is not None:
                 options.dilation_px = request.edge_px
-            return pb.EditRequest(image=image, recolor=recolor, options=options)
-        options = pb.EditOptions(quality=request.quality, seed=request.seed)
-        if request.dilation_px is not None:
-            options.dilation_px = request.dilation_px
-        if request.iterations is not None:
-            options.iterations = request.iterations
-        return pb.EditRequest(image=image, remove=pb.RemoveEdit(target=self._target_to_proto(request)),
-                              options=options)
+            return pb.EditRequest(image=request_image_to_proto(pb, request), recolor=recolor, options=options)
+        if isinstance(request, RemoveRequest):
+            return pb.EditRequest(
+                image=request_image_to_proto(pb, request),
+                remove=pb.RemoveEdit(target=target_to_proto(pb, request.width, request.height, request.mask,
+                                                            request.target)),
+                options=fill_options_to_proto(pb, request.quality, request.seed, request.dilation_px,
+                                              request.iterations))
+        return request.to_proto(pb)  # paste_requests: MoveRequest, ReplaceRequest, AddRequest
 
     def _result_from_proto(self, result, channels: int) -> RemoveResult:
         r = result.region
@@ -592,10 +652,12 @@ class SemanticEditClient:
                     region.x, region.y, region.width, region.height) or len(mask.data) != region.width * region.height:
                 raise ServerError(f"The server sent the '{mask.name}' mask for another region than the patch's")
             masks[mask.name] = bytes(mask.data)
+        placements = tuple(Placement(Region(p.box.x, p.box.y, p.box.width, p.box.height), p.all_relations_hold)
+                           for p in result.placements)
         return RemoveResult(region=region, channels=channels, patch=bytes(patch.data), masks=masks,
                             iterations=result.iterations, dilation_px=result.dilation_px,
                             timings={t.stage: t.seconds for t in result.timings},
-                            object_ids=tuple(result.object_ids))
+                            object_ids=tuple(result.object_ids), placements=placements)
 
     def _error_from_rpc(self, error, asking_info: bool = False) -> SemanticEditClientError:
         """Maps a gRPC status to the error the user reads (a GetInfo that times out means nothing answers)."""

@@ -1,7 +1,7 @@
 # Batch script run inside a real GIMP 3 by tests/test_gimp_end_to_end.py:
 #   gimp-console-3.0 -i --quit --batch-interpreter=python-fu-eval -b "exec(open('.../remove_batch.py').read())"
 # It reads the cases' settings from the JSON file named by $SEMANTIC_EDIT_BATCH_CONFIG, drives the
-# semantic-edit-remove, semantic-edit-recolor and semantic-edit-detect procedures NONINTERACTIVE the way a user's
+# semantic-edit-remove, -recolor, -move, -replace, -add and -detect procedures NONINTERACTIVE the way a user's
 # script would, and writes what it found (statuses, messages, returned values, layer tree, pixels as base64,
 # parasites, the selection sent) to config["results"].
 # It asserts nothing itself: pytest does, so that failures show there. One case failing in an unexpected way is
@@ -25,6 +25,7 @@ CONFIG = json.load(open(os.environ["SEMANTIC_EDIT_BATCH_CONFIG"]))
 PROCEDURE = "semantic-edit-remove"
 DETECT_PROCEDURE = "semantic-edit-detect"
 RECOLOR_PROCEDURE = "semantic-edit-recolor"
+PASTE_PROCEDURES = {"move": "semantic-edit-move", "replace": "semantic-edit-replace", "add": "semantic-edit-add"}
 FORMATS = {3: "R'G'B' u8", 4: "R'G'B'A u8"}
 
 
@@ -102,6 +103,18 @@ def run_recolor(image, layer, run_mode=Gimp.RunMode.NONINTERACTIVE, **arguments)
     return status, message, layer_id, seconds
 
 
+def run_paste(edit):
+    """A run function for edit_case calling semantic-edit-move, -replace or -add; it also returns the text the
+    procedure returns after the layer (the placements), or None."""
+    def run(image, layer, run_mode=Gimp.RunMode.NONINTERACTIVE, **arguments):
+        status, message, returned, seconds = run_procedure(PASTE_PROCEDURES[edit], image, layer, run_mode,
+                                                           **arguments)
+        success = status == "SUCCESS" and returned
+        text = returned[1] if success and len(returned) > 1 else None
+        return status, message, returned[0] if success else None, seconds, text
+    return run
+
+
 def color_bytes(color):
     return list(bytes(color.get_bytes(Babl.format("R'G'B'A u8")).get_data()))
 
@@ -135,10 +148,11 @@ def edit_case(image, layer, run=run_remove, **arguments):
     the new group's pixels."""
     before, _ = pixels(layer)
     tree_before = layer_tree(image)
-    status, message, layer_id, seconds = run(image, layer, **arguments)
+    status, message, layer_id, seconds, *text = run(image, layer, **arguments)
     above = layer_above(image, layer)
     record = {
         "status": status, "message": message, "returned_layer_id": layer_id, "seconds": seconds,
+        "returned_text": text[0] if text else None,
         "source": source_record(layer, before), "tree_before": tree_before, "tree_after": layer_tree(image),
         "group_above": describe(above) if above is not None and above.is_group() else None,
     }
@@ -201,7 +215,8 @@ def case_registered():
         recolor["defaults"] = {name: config.get_property(name) for name in ("strength", "lightness", "edge")}
         config.set_property("strength", 1.5)  # out of range: GObject warns and keeps the value
         recolor["strength_after_setting_1.5"] = config.get_property("strength")
-    return {**registration(PROCEDURE), "detect": registration(DETECT_PROCEDURE), "recolor": recolor}
+    return {**registration(PROCEDURE), "detect": registration(DETECT_PROCEDURE), "recolor": recolor,
+            **{edit: registration(name) for edit, name in PASTE_PROCEDURES.items()}}
 
 
 def case_selection():
@@ -353,6 +368,69 @@ def case_recolor_whole_layer():
     image = load(CONFIG["image"])
     Gimp.Selection.all(image)  # the server refuses: the object's colour is judged against the rest
     return edit_case(image, image.get_layers()[0], run=run_recolor, target="selection", server=CONFIG["server"])
+
+
+def paste_image():
+    """The move scene (a red disc right of a blue block) with the disc's and the block's mask layers (hidden) and
+    the yellow cut-out (hidden) above it, all moved to config["layer_offset"] on a larger canvas; returns the image,
+    the photo layer and the other layers by name."""
+    paste = CONFIG["paste"]
+    image = load(paste["image"])
+    layer = image.get_layers()[0]
+    layers = {}
+    for name in ("disc mask", "block mask", "empty mask", "yellow", "rgb picture"):
+        layers[name] = add_layer_from_file(image, paste["files"][name], name)
+        layers[name].set_visible(False)
+    dx, dy = CONFIG["layer_offset"]
+    image.resize(image.get_width() + dx + 11, image.get_height() + dy + 7, dx, dy)  # every layer moves along
+    Gimp.Selection.none(image)
+    return image, layer, layers
+
+
+def case_move():
+    image, layer, layers = paste_image()
+    return edit_case(image, layer, run=run_paste("move"), target="mask-layer", mask_layer=layers["disc mask"],
+                     relation_1="left-of", reference_layer_1=layers["block mask"], **CONFIG["paste"]["move"],
+                     server=CONFIG["server"])
+
+
+def case_move_class_reference():
+    # The reference named by class and instance: the server with the known-answer detector finds it.
+    image, layer, layers = paste_image()
+    return edit_case(image, layer, run=run_paste("move"), target="mask-layer", mask_layer=layers["disc mask"],
+                     relation_1="right-of", reference_class_1="person:2", score_threshold=CONFIG["score_threshold"],
+                     max_objects=CONFIG["max_objects"], **CONFIG["paste"]["replace"],
+                     server=CONFIG["detect_server"])
+
+
+def case_move_no_relation():
+    image, layer, layers = paste_image()
+    return edit_case(image, layer, run=run_paste("move"), target="mask-layer", mask_layer=layers["disc mask"],
+                     server=CONFIG["server"])
+
+
+def case_move_empty_reference():
+    image, layer, layers = paste_image()
+    return edit_case(image, layer, run=run_paste("move"), target="mask-layer", mask_layer=layers["disc mask"],
+                     relation_1="right-of", reference_layer_1=layers["empty mask"], server=CONFIG["server"])
+
+
+def case_replace():
+    image, layer, layers = paste_image()
+    return edit_case(image, layer, run=run_paste("replace"), target="mask-layer", mask_layer=layers["disc mask"],
+                     source_layer=layers["yellow"], **CONFIG["paste"]["replace"], server=CONFIG["server"])
+
+
+def case_replace_source_without_alpha():
+    image, layer, layers = paste_image()
+    return edit_case(image, layer, run=run_paste("replace"), target="mask-layer", mask_layer=layers["disc mask"],
+                     source_layer=layers["rgb picture"], server=CONFIG["server"])
+
+
+def case_add():
+    image, layer, layers = paste_image()
+    return edit_case(image, layer, run=run_paste("add"), source_layer=layers["yellow"], relation_1="left-of",
+                     reference_layer_1=layers["block mask"], **CONFIG["paste"]["add"], server=CONFIG["server"])
 
 
 def case_long_job():

@@ -1,0 +1,128 @@
+"""The procedures' arguments, in groups the procedures share (semantic-edit.py registers them): the target, the
+fill of a hole, the detection options, the server, the relations, the placement choice and the source object.
+
+The names are what scripts set (config.set_property("relation-1", "left-of")) and what the *_from_config readers
+of the edit modules read.
+"""
+from __future__ import annotations
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp  # noqa: E402
+
+from paste_requests import DEFAULT_CANDIDATES, MAX_CANDIDATES  # noqa: E402
+from placing import NO_RELATION, PREDICATE_NICKS, RELATION_SLOTS  # noqa: E402
+from semantic_edit_client import DEFAULT_ADDRESS, QUALITY_PRESETS  # noqa: E402
+
+DEFAULT_SCORE_THRESHOLD = 0.5  # the server's default
+MAX_SEED = 2**31 - 1  # a GIMP int argument
+
+
+def choice(options) -> "Gimp.Choice":
+    """A Gimp.Choice of (nick, label, help) triples."""
+    result = Gimp.Choice.new()
+    for index, (nick, label, help_text) in enumerate(options):
+        result.add(nick, index, label, help_text)
+    return result
+
+
+def target_arguments(procedure, flags) -> None:
+    procedure.add_choice_argument(
+        "target", "_Target", "Which pixels are the object", choice([
+            ("selection", "Selection", "The current selection marks the object"),
+            ("mask-layer", "Mask layer", "A layer marks the object: white (nonzero) = object, black = keep; "
+             "e.g. a layer of Detect Objects"),
+            ("class", "Class", "The server finds the object by its class name (and instance number)"),
+            ("selection-hint", "Object in selection", "The server finds the object whose box best matches the "
+             "selection's bounding box (of the class named, if any)"),
+        ]), "selection", flags)
+    procedure.add_layer_argument(
+        "mask-layer", "_Mask layer", "The layer that marks the object (white = object), for target mask-layer",
+        True, flags)
+    procedure.add_string_argument(
+        "class-name", "C_lass name", "The object's class, e.g. 'person' or 'dog', for target class (required) "
+        "and selection-hint (empty = any class)", "", flags)
+    procedure.add_int_argument(
+        "instance", "_Instance", "Which one of the class, counted from 1 left to right (as Detect Objects "
+        "numbers them), for target class; 0 = every one", 0, 1000, 0, flags)
+
+
+def dilation_and_quality_arguments(procedure, flags) -> None:
+    procedure.add_int_argument(
+        "dilation", "_Dilation (px)", "How far the hole reaches beyond the object, in pixels; -1 = automatic",
+        -1, 256, -1, flags)
+    procedure.add_choice_argument(
+        "quality", "_Quality", "Speed against quality of the fill", choice([
+            (preset, preset.capitalize(), f"The server's '{preset}' preset") for preset in QUALITY_PRESETS
+        ]), "balanced", flags)
+
+
+def iterations_argument(procedure, flags) -> None:
+    procedure.add_int_argument(
+        "iterations", "_Iterations", "Optimisation steps instead of the preset's; 0 = the preset's",
+        0, 20000, 0, flags)
+
+
+def seed_argument(procedure, flags, what: str) -> None:
+    procedure.add_int_argument(
+        "seed", "S_eed", f"Random seed of {what}; the same seed gives the same result", 0, MAX_SEED, 0, flags)
+
+
+def detection_arguments(procedure, flags) -> None:
+    procedure.add_double_argument(
+        "score-threshold", "Sc_ore threshold", "Objects the model is surer of than this count, 0..1; lower it to "
+        "find more (less certain) objects", 0.0, 1.0, DEFAULT_SCORE_THRESHOLD, flags)
+    procedure.add_int_argument(
+        "max-objects", "Max ob_jects", "At most this many objects, the surest first; 0 = all", 0, 1000, 0, flags)
+
+
+def server_argument(procedure, flags) -> None:
+    procedure.add_string_argument(
+        "server", "_Server", "host:port of the Semantic Edit server (start it with `semantic-edit serve`)",
+        DEFAULT_ADDRESS, flags)
+
+
+def relation_arguments(procedure, flags) -> None:
+    """RELATION_SLOTS slots: relation-N (a predicate or "none"), reference-layer-N, reference-class-N."""
+    predicates = [(NO_RELATION, "None", "No relation in this slot")] + [
+        (nick, predicate.capitalize(), f"The object ends up {predicate} the reference object")
+        for nick, predicate in PREDICATE_NICKS.items()]
+    for slot in range(1, RELATION_SLOTS + 1):
+        procedure.add_choice_argument(
+            f"relation-{slot}", f"Relation {slot}", "Where the object goes, relative to the reference object "
+            "below" + (" (at least the first)" if slot == 1 else ""), choice(predicates), NO_RELATION, flags)
+        procedure.add_layer_argument(
+            f"reference-layer-{slot}", f"Reference layer {slot}", "A layer marking the reference object (white = "
+            "object), e.g. a layer of Detect Objects", True, flags)
+        procedure.add_string_argument(
+            f"reference-class-{slot}", f"Reference class {slot}", "Without a reference layer: the reference's "
+            "class, which the server finds ('blue sphere', 'person:2' = the 2nd from the left); with one: its "
+            "class for the position model (empty = the class Detect Objects gave the layer)", "", flags)
+
+
+def placement_arguments(procedure, flags) -> None:
+    procedure.add_int_argument(
+        "candidates", "Ca_ndidates", "How many places the position model proposes", 1, MAX_CANDIDATES,
+        DEFAULT_CANDIDATES, flags)
+    procedure.add_int_argument(
+        "candidate", "Candi_date", "Which of them to use: 0 = the best; the message lists them all",
+        0, MAX_CANDIDATES - 1, 0, flags)
+    procedure.add_boolean_argument(
+        "keep-size", "_Keep size", "Paste at the object's own size instead of the size the position model "
+        "predicts (nearer = larger)", False, flags)
+
+
+def source_arguments(procedure, flags) -> None:
+    procedure.add_layer_argument(
+        "source-layer", "So_urce layer", "The layer showing the new object, transparent around it (any open "
+        "image)", True, flags)
+    procedure.add_layer_argument(
+        "source-mask-layer", "Source _mask layer", "Optional: a layer marking the new object in the source layer "
+        "(white = object); needed when the source layer has no alpha channel", True, flags)
+
+
+def placements_return_value(procedure, flags) -> None:
+    procedure.add_string_return_value(
+        "placements", "Placements", "The places the position model proposed, best first, one per line, e.g. "
+        "'candidate 0: box 40,12 20x18, all relations hold, used' (boxes in image pixels)", "", flags)

@@ -1,0 +1,75 @@
+"""The GIMP side of "Replace Object": the object gives way to another one, taken from a layer.
+
+The object is named exactly as for Remove Object; the new object is a layer of any open image (placing.
+source_object: its transparency, layer mask or a source mask layer say which pixels it is), sent at its own size.
+The server removes the old object as a removal does, scales the new one to fit the old one's box (aspect kept,
+standing on the same ground line) and pastes it. The result is the group "Replace: <what> with <source>" above the
+layer: the edited pixels (shown) and the masks "hole (dilated)", "object mask" and "placed mask" (hidden).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from paste_requests import ReplaceRequest  # noqa: E402
+from placing import PASTE_MASK_LAYERS, seed_from_config, source_object  # noqa: E402
+from remove_object import (  # noqa: E402
+    edit_target, fill_from_config, insert_result, read_pixels, result_log, run_edit, source_layer,
+    target_from_config)
+from semantic_edit_client import SemanticEditClient  # noqa: E402
+
+
+@dataclass(frozen=True)
+class ReplaceSettings:
+    """The procedure's arguments, checked.
+
+    source_layer: the layer showing the new object (any open image); source_mask_layer: optional, a layer of the
+        source's image marking the object (white = object), needed when the source layer has no alpha channel.
+    seed: the fill's random seed.
+    target, mask_layer, server, class_name, instance, score_threshold, max_objects, dilation_px, quality,
+        iterations: as RemoveSettings'.
+    """
+
+    target: str
+    mask_layer: Any
+    server: str
+    source_layer: Any
+    source_mask_layer: Any = None
+    seed: int = 0
+    dilation_px: int | None = None
+    quality: str = "balanced"
+    iterations: int | None = None
+    class_name: str = ""
+    instance: int = 0
+    score_threshold: float = 0.5
+    max_objects: int = 0
+
+
+def settings_from_config(config) -> ReplaceSettings:
+    """Reads and checks the procedure's arguments (the same in every run mode); raises PluginError."""
+    return ReplaceSettings(source_layer=config.get_property("source-layer"),
+                           source_mask_layer=config.get_property("source-mask-layer"),
+                           seed=seed_from_config(config), **fill_from_config(config), **target_from_config(config))
+
+
+def replace_object(image, drawables, settings: ReplaceSettings,
+                   client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+                   log: Callable[[str], None] | None = None):
+    """Runs the whole replacement; returns the new result layer; raises PluginError with the sentence to show."""
+    layer = source_layer(image, drawables, action="Replace Object")
+    mask, target, label = edit_target(image, layer, settings)
+    source = source_object(layer, settings.source_layer, settings.source_mask_layer)
+    source_name = settings.source_layer.get_name()
+    pixels, channels = read_pixels(layer)
+    request = ReplaceRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
+                             mask=mask, target=target, source=source, dilation_px=settings.dilation_px,
+                             quality=settings.quality, iterations=settings.iterations, seed=settings.seed)
+    if log is not None:
+        log(f"replace '{label}' with '{source_name}' ({source.width}x{source.height}, {source.channels} channels"
+            f"{', with a mask' if source.mask is not None else ''})")
+    result = run_edit(settings.server, lambda client, on_progress: client.replace(request, on_progress=on_progress),
+                      f"Replacing the object in '{layer.get_name()}' with '{source_name}'", client_factory, log)
+    if log is not None:
+        log(result_log(result, f"{result.iterations} iterations, dilation {result.dilation_px} px"))
+    return insert_result(image, layer, result, f"Replace: {label} with {source_name}",
+                         f"{layer.get_name()} (object replaced)", PASTE_MASK_LAYERS)
