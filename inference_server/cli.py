@@ -14,7 +14,7 @@ from .config import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_
                      DEFAULT_SEGMENTER, ServerConfig)
 from .device import DEVICE_CHOICES
 from .errors import InvalidInputError, SemanticEditError
-from .pipeline.options import PRESETS, GuidanceMode, GuidanceStatistic
+from .pipeline.options import PRESETS, REPLACE_FITS, GuidanceMode, GuidanceStatistic
 
 log = logging.getLogger("semantic_edit")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -158,6 +158,9 @@ def _add_replace(commands: argparse._SubParsersAction) -> None:
                     "Name the old object as for remove.")
     _add_target(replace, "replace")
     _add_source(replace)
+    replace.add_argument("--fit", choices=list(REPLACE_FITS), default="inside",
+                         help="size the new object from the old one's box (aspect kept): as large as fits inside it "
+                              "(default), as wide (the same footprint) or as tall")
     _add_fill_options(replace)
     _add_run_options(replace, "object-mask.png, hole-mask.png and placed-mask.png")
 

@@ -17,6 +17,7 @@ from .pipeline.move import MoveOptions
 from .pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
 from .pipeline.pasting import PasteResult, source_cutout
 from .pipeline.recolor import RecolorOptions
+from .pipeline.replace import ReplaceOptions
 from .placement.vocabulary import check_predicate
 from .scene_graph.relations import RelationOptions
 from .scene_graph.targets import TargetQuery
@@ -130,7 +131,8 @@ def move(args: argparse.Namespace) -> None:
 
 def replace(args: argparse.Namespace) -> None:
     image = _image(args)
-    _run(args, EditSpec("replace", image, _remove_options(args), target=_target(args, image),
+    options = ReplaceOptions(remove=_remove_options(args), fit=args.fit)
+    _run(args, EditSpec("replace", image, options, target=_target(args, image),
                         source=_source(args)))
 
 

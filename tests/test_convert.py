@@ -15,6 +15,7 @@ from inference_server.pipeline.options import GuidanceMode, GuidanceStatistic, R
 from inference_server.pipeline.pasting import PasteResult
 from inference_server.pipeline.recolor import RecolorOptions
 from inference_server.pipeline.remove import RemoveResult
+from inference_server.pipeline.replace import ReplaceOptions
 from inference_server.placement.predict import Placement
 from inference_server.scene_graph.targets import TargetQuery
 from inference_server.service.convert import result_from_proto, result_to_proto
@@ -80,7 +81,8 @@ def test_move_replace_add_and_recolor_survive_the_round_trip():
         EditSpec("move", image, MoveOptions(remove=RemoveOptions(dilation_px=3, seed=5, guidance_weight=0.5),
                                             candidates=6, candidate=2, keep_size=True),
                  target=TargetSpec(mask=mask), object_class="red cube", relations=relations),
-        EditSpec("replace", image, RemoveOptions(quality="fast", iterations=9, guidance_weight=0.25), target=by_class,
+        EditSpec("replace", image, ReplaceOptions(RemoveOptions(quality="fast", iterations=9, guidance_weight=0.25),
+                                                  fit="height"), target=by_class,
                  source=SourceSpec(_picture(rng), source_mask), object_class="lamp"),
         EditSpec("add", image, AddOptions(candidates=3, candidate=1, seed=11, keep_size=True), object_class="lamp",
                  relations=relations, source=SourceSpec(_picture(rng))),

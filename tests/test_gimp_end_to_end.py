@@ -83,8 +83,9 @@ PASTE_FILL = {"quality": "fast", "iterations": 5, "dilation": 2, "seed": 1}
 PASTE_OPTIONS = {
     "move": {"object_class": "red disc", "reference_class_1": "blue block", "candidates": 3, "candidate": 1,
              **PASTE_FILL},
-    "replace": PASTE_FILL,
+    "replace": {"fit": "width", **PASTE_FILL},
     "add": {"source_class": "yellow cube", "candidates": 3, "candidate": 1, "seed": 1},
+    "fill": PASTE_FILL,
 }
 TIMINGS: dict[str, float] = {}  # what took how long, printed at the end of the module (with or without -s)
 REPORT: list[str] = []
@@ -319,7 +320,7 @@ def test_procedures_are_registered_with_their_arguments(batch):
     expected = {
         "move": ("Move Object...", [*target, *relations, "object-class", *placing, "dilation", "quality",
                                     "iterations", "seed", *detection], ["result-layer", "placements"]),
-        "replace": ("Replace Object...", [*target, "source-layer", "source-mask-layer", "dilation", "quality",
+        "replace": ("Replace Object...", [*target, "source-layer", "source-mask-layer", "fit", "dilation", "quality",
                                           "iterations", "seed", *detection], ["result-layer"]),
         "add": ("Add Object...", ["source-layer", "source-mask-layer", "source-class", *relations, *placing, "seed",
                                   *detection], ["result-layer", "placements"]),
@@ -700,7 +701,8 @@ def _api_paste_answer(address: str, edit: str, image: np.ndarray) -> "pb.EditRes
         "move_class_reference": dict(move=pb.MoveEdit(target=mask_target(disc), relations=[pb.PlacementRelation(
             predicate="right of", reference=pb.Target(class_target=pb.ClassTarget(name="person:2"),
                                                       detection=_api_detection()))]), options=fill),
-        "replace": dict(replace=pb.ReplaceEdit(target=mask_target(disc), source=source()), options=fill),
+        "replace": dict(replace=pb.ReplaceEdit(target=mask_target(disc), source=source(), fit=pb.REPLACE_FIT_WIDTH),
+                        options=fill),
         "add": dict(add=pb.AddEdit(source=source("yellow cube"), relations=[left_of()], candidates=3, candidate=1),
                     options=pb.EditOptions(seed=1)),
     }
@@ -814,6 +816,8 @@ def test_replace_with_a_cutout_layer_equals_the_api_edit(batch, servers):
     rows = np.flatnonzero(masks["placed"].any(axis=1))
     assert abs(rows.max() - np.flatnonzero(disc.any(axis=1)).max()) <= 1, "not on the old object's ground line"
     assert abs(_centre_column(masks["placed"], r) - _centre_column(disc, r)) <= 1
+    span = lambda mask: np.ptp(np.flatnonzero(mask.any(axis=0))) + 1  # noqa: E731
+    assert abs(span(masks["placed"]) - span(disc)) <= 1, "fit width: as wide as the old object"
     assert np.linalg.norm(patch[masks["placed"]][:, :3].astype(float).mean(axis=0) - YELLOW) < 60
     unchanged = ~masks["hole"] & ~masks["placed"]
     assert np.array_equal(patch[unchanged], original[unchanged])

@@ -965,8 +965,8 @@ def move_config(*relations, **overrides):
 
 def replace_config(**overrides):
     return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "source-layer": None,
-                   "source-mask-layer": None, "dilation": -1, "quality": "fast", "iterations": 0, "seed": 0,
-                   "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+                   "source-mask-layer": None, "fit": "inside", "dilation": -1, "quality": "fast", "iterations": 0,
+                   "seed": 0, "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
 
 
 def add_config(*relations, **overrides):
@@ -1207,7 +1207,7 @@ def test_replace_sends_a_source_layer_of_another_image_at_its_own_size(gimp, plu
     select_box(image, 42, 28, 6, 5)  # the cup, (12, 8) in the photo's pixels
 
     values = run_replace(gimp, image, [photo], **{"source-layer": logo, "dilation": 2, "iterations": 12,
-                                                  "seed": 3, "quality": "balanced"})
+                                                  "seed": 3, "quality": "balanced", "fit": "width"})
 
     assert values.index(0) == "SUCCESS", values.index(1)
     [request] = fake_client.requests
@@ -1216,6 +1216,7 @@ def test_replace_sends_a_source_layer_of_another_image_at_its_own_size(gimp, plu
     assert np.array_equal(np.frombuffer(request.mask, np.uint8).reshape(30, 40) > 0, box_mask(40, 30, CUP_BOX))
     assert request.source == paste.SourceObject(12, 10, 4, logo.buffer.data)  # its alpha is the shape
     assert (request.dilation_px, request.iterations, request.seed, request.quality) == (2, 12, 3, "balanced")
+    assert request.fit == "width"
     check_paste_group(image, photo, photo_before, values.index(1), "Replace: selection with logo",
                       ["placed mask", "object mask", "hole (dilated)", "photo (object replaced)"], CUP_BOX)
     assert values.length() == 2  # no placements: the new object takes the old one's box
@@ -1387,9 +1388,10 @@ def test_replace_request_encodes_every_field():
     pixels = bytes(range(5 * 4 * 4))
     rgb_source = paste.SourceObject(2, 3, 3, bytes(range(18)), mask=bytes([1, 0, 1, 0, 1, 0]), object_class="lamp")
     request = paste.ReplaceRequest(5, 4, 4, pixels, target=sec.ObjectTarget("cup", hint_box=sec.Region(1, 2, 3, 2)),
-                                   source=rgb_source, quality="fast", seed=4)
+                                   source=rgb_source, quality="fast", seed=4, fit="height")
     decoded = _decoded(request)
     assert decoded.WhichOneof("edit") == "replace"
+    assert decoded.replace.fit == pb.REPLACE_FIT_HEIGHT
     assert _image_fields(decoded.image) == (5, 4, pb.PIXEL_FORMAT_RGBA8, pixels)
     target = decoded.replace.target
     assert target.WhichOneof("kind") == "class_target" and target.class_target.name == "cup"

@@ -11,13 +11,14 @@ from inference_server.pipeline.add import AddOptions, add_object
 from inference_server.pipeline.options import RemoveOptions
 from inference_server.pipeline.pasting import box_on_ground_line, source_cutout
 from inference_server.pipeline.remove import apply_patch
-from inference_server.pipeline.replace import replace_object
+from inference_server.pipeline.replace import ReplaceOptions, replace_object
 from inference_server.placement.predict import PositionPredictor
 from inference_server.placement.vocabulary import Triplet
 
 from conftest import SCENE_SIZE as SIZE
 
 FAST = RemoveOptions(quality="fast", iterations=20, dilation_px=2)
+FAST_REPLACE = ReplaceOptions(remove=FAST)
 
 
 def picture_of(rendered, index: int) -> np.ndarray:
@@ -71,7 +72,7 @@ def test_a_source_that_marks_no_object_is_refused(picture, mask, words):
 def test_replace_brings_the_image_to_the_ground_truth_and_changes_nothing_else(replaced):
     before, after = replaced.before, replaced.after
     image = before.image.copy()
-    result = replace_object(image, before.object_masks[0], source_cutout(picture_of(after, 0)), FAST)
+    result = replace_object(image, before.object_masks[0], source_cutout(picture_of(after, 0)), FAST_REPLACE)
     assert np.array_equal(image, before.image)  # the input is never modified
     out = apply_patch(image, result.region, result.patch)
     changed = np.zeros(image.shape[:2], bool)
@@ -88,6 +89,26 @@ def test_replace_brings_the_image_to_the_ground_truth_and_changes_nothing_else(r
     truth = after.object_masks[0]
     assert (placed & truth).sum() / (placed | truth).sum() > 0.6  # fitted inside the sphere's box: a bit small
     assert result.placement is None and result.candidates == []
+
+
+def test_replace_fitted_to_the_width_keeps_the_footprint_and_the_ground_line(replaced):
+    before, after = replaced.before, replaced.after
+    picture = picture_of(after, 0)
+    result = replace_object(before.image, before.object_masks[0], source_cutout(picture),
+                            ReplaceOptions(remove=FAST, fit="width"))
+    placed = np.zeros(before.image.shape[:2], bool)
+    placed[result.region.slices] = result.placed_mask
+    rows, cols = np.flatnonzero(placed.any(axis=1)), np.flatnonzero(placed.any(axis=0))
+    x0, y0, x1, y1 = before.boxes[0]
+    assert abs((cols[-1] + 1 - cols[0]) - (x1 - x0)) <= 1 and rows[-1] + 1 == y1
+    height = (x1 - x0) * picture.shape[0] / picture.shape[1]
+    assert abs((rows[-1] + 1 - rows[0]) - height) <= 1.5  # the aspect ratio kept
+
+
+def test_an_unknown_fit_is_refused(replaced):
+    with pytest.raises(InvalidInputError, match="unknown fit 'stretch': use one of inside, width, height"):
+        replace_object(replaced.before.image, replaced.before.object_masks[0],
+                       source_cutout(picture_of(replaced.after, 0)), ReplaceOptions(fit="stretch"))
 
 
 def test_add_places_the_object_where_the_relation_holds_and_changes_nothing_else(added):

@@ -12,7 +12,7 @@ from inference_server.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from inference_server.pipeline.add import AddOptions, add_object
 from inference_server.pipeline.options import RemoveOptions
 from inference_server.pipeline.pasting import source_cutout
-from inference_server.pipeline.replace import replace_object
+from inference_server.pipeline.replace import ReplaceOptions, replace_object
 from inference_server.placement.predict import PositionPredictor
 from inference_server.placement.vocabulary import Triplet
 from semantic_edit.v1 import semantic_edit_pb2 as pb
@@ -45,7 +45,8 @@ def patch_of(result: pb.EditResult, channels: int = 3) -> np.ndarray:
 def replace_request(pair) -> pb.EditRequest:
     source = pb.SourceObject(image=image_proto(picture_of(pair.after, 0)), object_class=pair.after.classes[0])
     return pb.EditRequest(image=image_proto(pair.before.image),
-                          replace=pb.ReplaceEdit(target=mask_target(pair.before.object_masks[0]), source=source),
+                          replace=pb.ReplaceEdit(target=mask_target(pair.before.object_masks[0]), source=source,
+                                                 fit=pb.REPLACE_FIT_WIDTH),
                           options=OPTIONS)
 
 
@@ -60,7 +61,7 @@ def add_request(pair, **add) -> pb.EditRequest:
 def test_replace_answers_the_pipelines_pixels_and_masks(stub, replaced):
     progress, result = run_edit(stub, replace_request(replaced))
     local = replace_object(replaced.before.image, replaced.before.object_masks[0],
-                           source_cutout(picture_of(replaced.after, 0)), FAST)
+                           source_cutout(picture_of(replaced.after, 0)), ReplaceOptions(FAST, fit="width"))
     assert tuple(local.region) == (result.region.x, result.region.y, result.region.width, result.region.height)
     assert np.array_equal(patch_of(result), local.patch)
     masks = masks_of(result)
@@ -131,7 +132,7 @@ def test_cli_replace_and_add_in_process_equal_through_a_server(replaced, added, 
     Image.fromarray(picture_of(added.after, -1)).save(tmp_path / "added.png")
     commands = {
         "replace": ["replace", str(tmp_path / "before.png"), "--mask", str(tmp_path / "old.png"),
-                    "--with", str(tmp_path / "new.png"), "--quality", "fast", "--iterations", "20", "--dilate", "2"],
+                    "--with", str(tmp_path / "new.png"), "--fit", "width", "--quality", "fast", "--iterations", "20", "--dilate", "2"],
         "add": ["add", str(tmp_path / "scene.png"), "--with", str(tmp_path / "added.png"),
                 "--to", "left of", f"mask:{tmp_path / 'reference.png'}", "--candidates", "3"],
     }

@@ -164,10 +164,14 @@ class MoveRequest:
             pb, self.quality, self.seed, self.dilation_px, self.iterations))
 
 
+REPLACE_FITS = ("inside", "width", "height")  # ReplaceEdit.fit: REPLACE_FIT_INSIDE, _WIDTH, _HEIGHT
+
+
 @dataclass(frozen=True)
 class ReplaceRequest:
-    """Replace the target by `source`: the target is removed as by a removal, the source scaled to fit the target's
-    box (aspect kept, standing on its bottom edge) and pasted with its alpha.
+    """Replace the target by `source`: the target is removed as by a removal, the source scaled from the target's
+    box by `fit` (aspect kept: "inside" as large as fits inside it, "width" as wide, "height" as tall), standing on
+    its bottom edge, and pasted with its alpha.
 
     width, height, channels, pixels, mask, target, dilation_px, quality, iterations, seed: as RemoveRequest's.
     """
@@ -183,12 +187,15 @@ class ReplaceRequest:
     quality: str = "balanced"
     iterations: int | None = None
     seed: int = 0
+    fit: str = "inside"
 
     def check(self) -> None:
         _check_image(self.width, self.height, self.channels, self.pixels)
         _check_target(self.width, self.height, self.mask, self.target, "replacement")
         _check_source(self.source, "A replacement")
         _check_quality(self.quality)
+        if self.fit not in REPLACE_FITS:
+            raise InvalidRequestError(f"Unknown fit '{self.fit}'; use one of: {', '.join(REPLACE_FITS)}")
 
     @property
     def payload_bytes(self) -> int:
@@ -196,7 +203,8 @@ class ReplaceRequest:
 
     def to_proto(self, pb):
         replace = pb.ReplaceEdit(target=target_to_proto(pb, self.width, self.height, self.mask, self.target),
-                                 source=self.source.to_proto(pb))
+                                 source=self.source.to_proto(pb),
+                                 fit=getattr(pb, f"REPLACE_FIT_{self.fit.upper()}"))
         return pb.EditRequest(image=request_image_to_proto(pb, self), replace=replace, options=fill_options_to_proto(
             pb, self.quality, self.seed, self.dilation_px, self.iterations))
 

@@ -11,7 +11,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp  # noqa: E402
 
-from paste_requests import DEFAULT_CANDIDATES, MAX_CANDIDATES  # noqa: E402
+from paste_requests import DEFAULT_CANDIDATES, MAX_CANDIDATES, REPLACE_FITS  # noqa: E402
 from placing import NO_RELATION, PREDICATE_NICKS, RELATION_SLOTS  # noqa: E402
 from semantic_edit_client import DEFAULT_ADDRESS, QUALITY_PRESETS  # noqa: E402
 
@@ -120,6 +120,15 @@ def source_arguments(procedure, flags) -> None:
     procedure.add_layer_argument(
         "source-mask-layer", "Source _mask layer", "Optional: a layer marking the new object in the source layer "
         "(white = object); needed when the source layer has no alpha channel", True, flags)
+
+
+def fit_argument(procedure, flags) -> None:
+    descriptions = {"inside": "As large as fits inside the old object's box: it never covers more",
+                    "width": "As wide as the old object (the same footprint); a taller one reaches higher",
+                    "height": "As tall as the old object"}
+    procedure.add_choice_argument(
+        "fit", "_Fit", "How the new object is sized from the old one's box (its aspect ratio is kept)", choice([
+            (fit, fit.capitalize(), descriptions[fit]) for fit in REPLACE_FITS]), "inside", flags)
 
 
 def placements_return_value(procedure, flags) -> None:

@@ -2,8 +2,8 @@
 
 The object is named exactly as for Remove Object; the new object is a layer of any open image (placing.
 source_object: its transparency, layer mask or a source mask layer say which pixels it is), sent at its own size.
-The server removes the old object as a removal does, scales the new one to fit the old one's box (aspect kept,
-standing on the same ground line) and pastes it. The result is the group "Replace: <what> with <source>" above the
+The server removes the old object as a removal does, scales the new one from the old one's box (aspect kept; Fit:
+inside it, as wide or as tall), stands it on the same ground line and pastes it. The result is the group "Replace: <what> with <source>" above the
 layer: the edited pixels (shown) and the masks "hole (dilated)", "object mask" and "placed mask" (hidden).
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ class ReplaceSettings:
 
     source_layer: the layer showing the new object (any open image); source_mask_layer: optional, a layer of the
         source's image marking the object (white = object), needed when the source layer has no alpha channel.
+    fit: how the new object is sized from the old one's box: "inside", "width" or "height" (ReplaceRequest).
     seed: the fill's random seed.
     target, mask_layer, server, class_name, instance, score_threshold, max_objects, dilation_px, quality,
         iterations: as RemoveSettings'.
@@ -35,6 +36,7 @@ class ReplaceSettings:
     server: str
     source_layer: Any
     source_mask_layer: Any = None
+    fit: str = "inside"
     seed: int = 0
     dilation_px: int | None = None
     quality: str = "balanced"
@@ -48,7 +50,7 @@ class ReplaceSettings:
 def settings_from_config(config) -> ReplaceSettings:
     """Reads and checks the procedure's arguments (the same in every run mode); raises PluginError."""
     return ReplaceSettings(source_layer=config.get_property("source-layer"),
-                           source_mask_layer=config.get_property("source-mask-layer"),
+                           source_mask_layer=config.get_property("source-mask-layer"), fit=config.get_property("fit"),
                            seed=seed_from_config(config), **fill_from_config(config), **target_from_config(config))
 
 
@@ -63,7 +65,8 @@ def replace_object(image, drawables, settings: ReplaceSettings,
     pixels, channels = read_pixels(layer)
     request = ReplaceRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
                              mask=mask, target=target, source=source, dilation_px=settings.dilation_px,
-                             quality=settings.quality, iterations=settings.iterations, seed=settings.seed)
+                             quality=settings.quality, iterations=settings.iterations, seed=settings.seed,
+                             fit=settings.fit)
     if log is not None:
         log(f"replace '{label}' with '{source_name}' ({source.width}x{source.height}, {source.channels} channels"
             f"{', with a mask' if source.mask is not None else ''})")

@@ -70,7 +70,7 @@ DIALOG_FIELDS = [*TARGET_FIELDS, "dilation", "quality", *DETECTION_FIELDS]
 RECOLOR_DIALOG_FIELDS = [*TARGET_FIELDS, "color", "strength", "lightness", "edge", *DETECTION_FIELDS]
 MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, "dilation", "quality",
                       "seed", *DETECTION_FIELDS]
-REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "dilation", "quality", "seed",
+REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit", "dilation", "quality", "seed",
                          *DETECTION_FIELDS]
 ADD_DIALOG_FIELDS = ["source-layer", "source-mask-layer", "source-class", *RELATION_FIELDS, *PLACEMENT_FIELDS,
                      "seed", *DETECTION_FIELDS]
@@ -323,6 +323,7 @@ class SemanticEdit(Gimp.PlugIn):
         flags = GObject.ParamFlags.READWRITE
         arguments.target_arguments(procedure, flags)
         arguments.source_arguments(procedure, flags)
+        arguments.fit_argument(procedure, flags)
         arguments.dilation_and_quality_arguments(procedure, flags)
         arguments.iterations_argument(procedure, flags)
         arguments.seed_argument(procedure, flags, "the fill")

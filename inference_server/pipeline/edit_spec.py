@@ -26,12 +26,12 @@ from .options import RemoveOptions
 from .pasting import PasteResult, box01_of, source_cutout
 from .recolor import STAGE_RECOLOR, RecolorOptions, RecolorResult, recolor_object
 from .remove import ProgressReport, RemoveResult, remove_object
-from .replace import replace_object
+from .replace import ReplaceOptions, replace_object
 
 EDITS = ("remove", "move", "replace", "add", "recolor")
-EditOptionsOf = RemoveOptions | MoveOptions | AddOptions | RecolorOptions
+EditOptionsOf = RemoveOptions | MoveOptions | ReplaceOptions | AddOptions | RecolorOptions
 EditResultOf = RemoveResult | PasteResult | RecolorResult
-OPTIONS_OF = {"remove": RemoveOptions, "move": MoveOptions, "replace": RemoveOptions, "add": AddOptions,
+OPTIONS_OF = {"remove": RemoveOptions, "move": MoveOptions, "replace": ReplaceOptions, "add": AddOptions,
               "recolor": RecolorOptions}
 
 

@@ -55,6 +55,7 @@ PRESETS: dict[str, QualityPreset] = {
     )
 }
 DEFAULT_PRESET = "balanced"
+REPLACE_FITS = ("inside", "width", "height")  # how replace sizes the new object (replace.py)
 MAX_DILATION_PX = 256
 MAX_ITERATIONS = 20000
 MAX_GUIDANCE_WEIGHT = 100.0

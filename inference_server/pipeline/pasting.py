@@ -73,8 +73,8 @@ def box_on_ground_line(box01: Sequence[float], object_size: tuple[int, int], ima
                        fit: str = "height", keep_size: bool = False) -> tuple[int, int, int, int]:
     """(x, y, width, height) in px for an object of object_size (w, h) placed in box01 (x0, y0, x1, y1 in 0..1):
     its aspect ratio kept, centred on the box's middle column, standing on its bottom edge (the ground line).
-    fit "height": the box's height (move, add: the predicted size); "inside": as large as fits inside the box
-    (replace: the old object's box). keep_size: the object's own size."""
+    fit "height": the box's height (move, add: the predicted size); "inside": as large as fits inside the box;
+    "width": the box's width (replace: the old object's box). keep_size: the object's own size."""
     width, height = image_size
     x0, y0, x1, y1 = box01
     object_width, object_height = object_size
@@ -85,8 +85,10 @@ def box_on_ground_line(box01: Sequence[float], object_size: tuple[int, int], ima
         scale = box_height / object_height
     elif fit == "inside":
         scale = min(box_width / object_width, box_height / object_height)
+    elif fit == "width":
+        scale = box_width / object_width
     else:
-        raise ValueError(f"Expected fit 'height' or 'inside', but found '{fit}'")
+        raise ValueError(f"Expected fit 'height', 'inside' or 'width', but found '{fit}'")
     new_width, new_height = max(1, round(object_width * scale)), max(1, round(object_height * scale))
     centre_x, bottom = (x0 + x1) / 2 * width, y1 * height
     return round(centre_x - new_width / 2), round(bottom - new_height), new_width, new_height

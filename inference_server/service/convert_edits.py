@@ -18,12 +18,16 @@ from ..pipeline.move import MoveOptions
 from ..pipeline.pasting import source_cutout
 from ..pipeline.recolor import DEFAULT_EDGE_PX, RecolorOptions, validate_recolor_input
 from ..pipeline.remove import validate_remove_input
+from ..pipeline.replace import ReplaceOptions
 from ..placement.vocabulary import check_predicate
 from .convert import (image_from_proto, image_to_proto, mask_from_proto, mask_to_proto, options_from_proto,
                       options_to_proto)
 from .convert_scene import detection_settings_from_proto, target_query_from_proto, target_to_proto
 
 DEFAULT_CANDIDATES = 4
+REPLACE_FITS = {pb.REPLACE_FIT_UNSPECIFIED: "inside", pb.REPLACE_FIT_INSIDE: "inside", pb.REPLACE_FIT_WIDTH: "width",
+                pb.REPLACE_FIT_HEIGHT: "height"}
+REPLACE_FIT_FIELDS = {"inside": pb.REPLACE_FIT_INSIDE, "width": pb.REPLACE_FIT_WIDTH, "height": pb.REPLACE_FIT_HEIGHT}
 Validate = Callable[[np.ndarray, np.ndarray], None]
 
 
@@ -78,7 +82,11 @@ def _replace_from_proto(edit: pb.ReplaceEdit, options: pb.EditOptions, image: np
     if not edit.HasField("source"):
         raise InvalidInputError("replace needs a source object: set replace.source (an RGBA picture of the new "
                                 "object, or a picture with a mask)")
-    return EditSpec("replace", image, options_from_proto(options),
+    if edit.fit not in REPLACE_FITS:
+        raise InvalidInputError(f"unknown replace fit {edit.fit}: use REPLACE_FIT_INSIDE, REPLACE_FIT_WIDTH or "
+                                "REPLACE_FIT_HEIGHT")
+    replace_options = ReplaceOptions(remove=options_from_proto(options), fit=REPLACE_FITS[edit.fit]).validated()
+    return EditSpec("replace", image, replace_options,
                     target=_target_from_proto(edit.target, image, validate_remove_input),
                     object_class=edit.source.object_class, source=_source_from_proto(edit.source, max_pixels))
 
@@ -156,8 +164,9 @@ def _move_to_proto(spec: EditSpec):
 
 
 def _replace_to_proto(spec: EditSpec):
-    return (pb.ReplaceEdit(target=_target_to_proto(spec.target), source=_source_to_proto(spec)),
-            options_to_proto(spec.options))
+    replace = pb.ReplaceEdit(target=_target_to_proto(spec.target), source=_source_to_proto(spec),
+                             fit=REPLACE_FIT_FIELDS[spec.options.fit])
+    return replace, options_to_proto(spec.options.remove)
 
 
 def _add_to_proto(spec: EditSpec):

@@ -19,6 +19,8 @@ Methods
       recolor  recolor_object with RecolorOptions(colour=rgb)
   ours, no guidance / ours, no dilation (move and replace, which fill a hole): RemoveOptions guidance_weight 0 /
       dilation_px 0. Add and recolor fill no hole, so these ablations do not apply to them.
+  ours, fit width (replace): ReplaceOptions(fit="width"), the new object as wide as the old one instead of inside
+      its box.
   naive: what an editor without the method does:
       move     fill the object's mask grown by 2 px with OpenCV's Telea inpainting (radius 3), paste the cut-out
                unscaled, shifted by a quarter of the image side towards the requested side (left of: left, right
@@ -65,7 +67,7 @@ from inference_server.pipeline.options import RemoveOptions
 from inference_server.pipeline.paste import cut_out
 from inference_server.pipeline.pasting import PasteResult, source_cutout
 from inference_server.pipeline.remove import apply_patch
-from inference_server.pipeline.replace import replace_object
+from inference_server.pipeline.replace import ReplaceOptions, replace_object
 from inference_server.placement.predict import PositionPredictor
 from inference_server.placement.satisfaction import satisfied
 from inference_server.placement.vocabulary import Box01, PlacementRequest, Triplet
@@ -81,6 +83,7 @@ NAIVE_FILL_GROWTH_PX = 2
 POSITION_SIDE = 256  # position errors are in px at this side, as the position model's evaluation
 SHIFTS = {"left of": (-1, 0), "right of": (1, 0), "in front of": (0, 1), "behind": (0, -1)}  # naive move, x / y
 NAIVE, OURS, NO_GUIDANCE, NO_DILATION = "naive", "ours", "ours, no guidance", "ours, no dilation"
+FIT_WIDTH = "ours, fit width"
 
 
 @dataclass(frozen=True)
@@ -185,10 +188,11 @@ def ours_move(remove: RemoveOptions, predictor: PositionPredictor, device: torch
     return run
 
 
-def ours_replace(remove: RemoveOptions, device: torch.device) -> Method:
+def ours_replace(remove: RemoveOptions, device: torch.device, fit: str = "inside") -> Method:
     def run(pair: RenderedEdit) -> Outcome:
         source, _ = new_object(pair)
-        result = replace_object(pair.before.image, edited_mask(pair), source, remove, device=device)
+        result = replace_object(pair.before.image, edited_mask(pair), source, ReplaceOptions(remove, fit),
+                                device=device)
         image, box = whole_image(pair, result)
         return Outcome(image, box, None, result.iterations)
     return run
@@ -279,8 +283,12 @@ def build_methods(kind: str, remove: RemoveOptions, predictor: PositionPredictor
         return {NAIVE: naive_add, OURS: ours_add(predictor)}
     else:
         return {NAIVE: naive_recolor, OURS: ours_recolor}
-    return {NAIVE: naive_move if kind == "move" else naive_replace, OURS: ours(remove),
-            NO_GUIDANCE: ours(replace(remove, guidance_weight=0.0)), NO_DILATION: ours(replace(remove, dilation_px=0))}
+    methods = {NAIVE: naive_move if kind == "move" else naive_replace, OURS: ours(remove),
+               NO_GUIDANCE: ours(replace(remove, guidance_weight=0.0)),
+               NO_DILATION: ours(replace(remove, dilation_px=0))}
+    if kind == "replace":
+        methods[FIT_WIDTH] = ours_replace(remove, device, fit="width")
+    return methods
 
 
 # ---- scoring -----------------------------------------------------------------------------------------------------

@@ -399,7 +399,7 @@ def case_move_class_reference():
     image, layer, layers = paste_image()
     return edit_case(image, layer, run=run_paste("move"), target="mask-layer", mask_layer=layers["disc mask"],
                      relation_1="right-of", reference_class_1="person:2", score_threshold=CONFIG["score_threshold"],
-                     max_objects=CONFIG["max_objects"], **CONFIG["paste"]["replace"],
+                     max_objects=CONFIG["max_objects"], **CONFIG["paste"]["fill"],
                      server=CONFIG["detect_server"])
 
 
