@@ -1,4 +1,4 @@
-"""How replace should size the new object: fitted inside the old object's box, to its height, or to its width.
+"""How replace should size the new object: fitted inside the old object's box, to its width, its height, or its area.
 
     .venv/bin/python tests/benchmarks/replace_fit_benchmark.py [--size 128] [--edits 60]
 
@@ -17,17 +17,14 @@ import numpy as np
 from inference_server.pipeline.pasting import box_on_ground_line
 from inference_server.scenes import LayoutError, random_edit, random_scene, render_edit
 
-RULES = ("inside", "height", "width", "area")
+RULES = ("inside", "width", "height", "area")  # the first three: ReplaceOptions.fit
 
 
 def placed_box(rule: str, old_box: np.ndarray, new_size: tuple[int, int], size: int) -> np.ndarray:
     """(x0, y0, x1, y1) of an object of new_size (w, h) placed by `rule` from old_box, in px."""
     x0, y0, x1, y1 = (float(v) for v in old_box)
     width, height = new_size
-    if rule == "width":  # as wide as the old box: the same as fitting the height of a box this much taller
-        y0 = y1 - (x1 - x0) * height / width
-        rule = "height"
-    elif rule == "area":  # the old box's area: fitting the height of a box of that area and the object's aspect
+    if rule == "area":  # the old box's area: fitting the height of a box of that area and the object's aspect
         y0 = y1 - ((x1 - x0) * (y1 - y0) * height / width) ** 0.5
         rule = "height"
     x, y, w, h = box_on_ground_line((x0 / size, y0 / size, x1 / size, y1 / size), new_size, (size, size), fit=rule)
