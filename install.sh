@@ -89,5 +89,5 @@ Semantic Edit is installed. Next:
   $VENV/bin/semantic-edit remove IMAGE --mask MASK -o OUT.png
   $VENV/bin/semantic-edit detect IMAGE               # the objects and relations found (needs the weights)
   $VENV/bin/python -m pytest                         # run the tests (after ./install.sh --dev)
-In GIMP 3: Filters > Semantic Edit > Remove Object... and Detect Objects... (with the server running).
+In GIMP 3: Filters > Semantic Edit > Detect, Remove, Move, Replace, Add and Recolor Object... (with the server running).
 TXT
