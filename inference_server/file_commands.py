@@ -154,9 +154,12 @@ def _summary(spec: EditSpec, result: EditResultOf) -> str:
     r = result.region
     timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
     objects = f"objects {', '.join(map(str, result.object_ids))}; " if result.object_ids else ""
-    work = {"recolor": lambda: f"edge {result.edge_px} px",
-            "add": lambda: "no fill"}.get(spec.kind, lambda: f"dilation {result.dilation_px} px, "
-                                                              f"{result.iterations} steps")()
+    if spec.kind == "recolor":
+        work = f"edge {result.edge_px} px"
+    elif spec.kind == "add":
+        work = "no fill"
+    else:
+        work = f"dilation {result.dilation_px} px, {result.iterations} steps"
     if isinstance(result, PasteResult) and result.candidates:
         work += f", placement {spec.options.candidate + 1} of {len(result.candidates)}"
     return f"changed {r.width}x{r.height} px at ({r.x}, {r.y}), {objects}{work}; {timings}"

@@ -124,6 +124,12 @@ def result_masks(result: EditResultOf) -> dict[str, np.ndarray]:
     return {name: mask for name, mask in masks.items() if mask is not None}
 
 
+def check_reference_mask(image: np.ndarray, mask: np.ndarray) -> None:
+    """Raises InvalidInputError when a relation's reference marks no pixel (its box would be undefined)."""
+    if not mask.any():
+        raise InvalidInputError("a relation's reference mask is empty: mark the reference object (nonzero = object)")
+
+
 def _resolve(resolver: TargetResolver, target: TargetSpec) -> ResolvedTarget:
     return resolver.resolve(target.mask, target.query, target.detection)
 
@@ -131,8 +137,7 @@ def _resolve(resolver: TargetResolver, target: TargetSpec) -> ResolvedTarget:
 def _triplet(relation: RelationSpec, resolver: TargetResolver, image_size: tuple[int, int]) -> Triplet:
     """The relation as the position model reads it: the reference's box in 0..1 and its class."""
     found = _resolve(resolver, relation.reference)
-    if not found.mask.any():
-        raise InvalidInputError("a relation's reference mask is empty: mark the reference object (nonzero = object)")
+    check_reference_mask(resolver.image, found.mask)
     return Triplet(relation.predicate, relation.reference_class or found.class_name or UNKNOWN,
                    box01_of(bounding_region(found.mask), image_size),
                    target_is_subject=not relation.reference_is_subject)

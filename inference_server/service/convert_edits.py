@@ -13,7 +13,7 @@ from semantic_edit.v1 import semantic_edit_pb2 as pb
 
 from ..errors import InvalidInputError
 from ..pipeline.add import AddOptions
-from ..pipeline.edit_spec import EDITS, EditSpec, RelationSpec, SourceSpec, TargetSpec
+from ..pipeline.edit_spec import EDITS, EditSpec, RelationSpec, SourceSpec, TargetSpec, check_reference_mask
 from ..pipeline.move import MoveOptions
 from ..pipeline.pasting import source_cutout
 from ..pipeline.recolor import DEFAULT_EDGE_PX, RecolorOptions, validate_recolor_input
@@ -42,17 +42,10 @@ def _target_from_proto(target: pb.Target, image: np.ndarray, validate: Validate)
                       detection=detection_settings_from_proto(target.detection))
 
 
-def _validate_reference(image: np.ndarray, mask: np.ndarray) -> None:
-    if not mask.any():
-        raise InvalidInputError("a relation's reference mask is empty: mark the reference object (nonzero = object)")
-
-
-def _relations_from_proto(relations, image: np.ndarray, kind: str) -> tuple[RelationSpec, ...]:
-    if not relations:
-        raise InvalidInputError(f"{kind} needs at least one relation: say where the object goes, e.g. predicate "
-                                "'left of' with the reference object as its target")
+def _relations_from_proto(relations, image: np.ndarray) -> tuple[RelationSpec, ...]:
+    """The relations, checked one by one (that move and add have at least one: EditSpec.validated)."""
     return tuple(RelationSpec(check_predicate(relation.predicate),
-                              _target_from_proto(relation.reference, image, _validate_reference),
+                              _target_from_proto(relation.reference, image, check_reference_mask),
                               relation.reference_class, relation.reference_is_subject)
                  for relation in relations)
 
@@ -74,7 +67,7 @@ def _move_from_proto(edit: pb.MoveEdit, options: pb.EditOptions, image: np.ndarr
     move_options = MoveOptions(remove=options_from_proto(options), candidates=edit.candidates or DEFAULT_CANDIDATES,
                                candidate=edit.candidate, keep_size=edit.keep_size).validated()
     return EditSpec("move", image, move_options, target=_target_from_proto(edit.target, image, validate_remove_input),
-                    object_class=edit.object_class, relations=_relations_from_proto(edit.relations, image, "move"))
+                    object_class=edit.object_class, relations=_relations_from_proto(edit.relations, image))
 
 
 def _replace_from_proto(edit: pb.ReplaceEdit, options: pb.EditOptions, image: np.ndarray,
@@ -98,7 +91,7 @@ def _add_from_proto(edit: pb.AddEdit, options: pb.EditOptions, image: np.ndarray
     add_options = AddOptions(candidates=edit.candidates or DEFAULT_CANDIDATES, candidate=edit.candidate,
                              seed=options.seed, keep_size=edit.keep_size).validated()
     return EditSpec("add", image, add_options, object_class=edit.source.object_class,
-                    relations=_relations_from_proto(edit.relations, image, "add"),
+                    relations=_relations_from_proto(edit.relations, image),
                     source=_source_from_proto(edit.source, max_pixels))
 
 
