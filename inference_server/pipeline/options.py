@@ -7,6 +7,16 @@ from enum import Enum
 
 from ..errors import InvalidInputError
 from ..inpainting.dip_network import SkipNetConfig
+from ..inpainting.frequency_extrapolation import ExtrapolationSettings
+from ..inpainting.internal_fill import InternalFillSettings
+from ..inpainting.patch_synthesis import SynthesisSettings
+
+
+class FillMethod(str, Enum):
+    """How the hole is filled (inpainting/)."""
+
+    SYNTHESIS = "synthesis"  # structure from harmonic + frequency extrapolation, texture from the photo's patches
+    DIP = "dip"  # SIMBIL's background-guided Deep Image Prior (the paper's method)
 
 
 class GuidanceMode(str, Enum):
@@ -25,9 +35,10 @@ class GuidanceStatistic(str, Enum):
 
 @dataclass(frozen=True)
 class QualityPreset:
-    """What a quality name stands for.
+    """What a quality name stands for, for each fill method.
 
-    network: the skip encoder-decoder's size.
+    synthesis: the default fill's settings (its texture and seed are the job's).
+    network: the DIP's skip encoder-decoder's size.
     iterations: Adam steps at most.
     min_iterations: steps always run before the early stop may end the fit.
     max_fit_side: the context window is downscaled so that its longer side is at most this many pixels for the fit
@@ -37,6 +48,7 @@ class QualityPreset:
     """
 
     name: str
+    synthesis: InternalFillSettings
     network: SkipNetConfig
     iterations: int
     min_iterations: int
@@ -49,12 +61,20 @@ class QualityPreset:
 PRESETS: dict[str, QualityPreset] = {
     preset.name: preset
     for preset in (
-        QualityPreset("fast", SkipNetConfig(channels=32), iterations=300, min_iterations=100, max_fit_side=96),
-        QualityPreset("balanced", SkipNetConfig(channels=64), iterations=800, min_iterations=200, max_fit_side=160),
-        QualityPreset("best", SkipNetConfig(channels=128), iterations=2000, min_iterations=500, max_fit_side=256),
+        QualityPreset("fast", InternalFillSettings(
+            extrapolation=ExtrapolationSettings(support=32, max_steps=100, min_steps=20, damping=0.5),
+            synthesis=SynthesisSettings(coarse_iterations=4, fine_iterations=1, search_rounds=1)),
+            SkipNetConfig(channels=32), iterations=300, min_iterations=100, max_fit_side=96),
+        QualityPreset("balanced", InternalFillSettings(),
+                      SkipNetConfig(channels=64), iterations=800, min_iterations=200, max_fit_side=160),
+        QualityPreset("best", InternalFillSettings(
+            extrapolation=ExtrapolationSettings(max_steps=600),
+            synthesis=SynthesisSettings(coarse_iterations=8, fine_iterations=3, search_rounds=3)),
+            SkipNetConfig(channels=128), iterations=2000, min_iterations=500, max_fit_side=256),
     )
 }
 DEFAULT_PRESET = "balanced"
+DEFAULT_FILL = FillMethod.SYNTHESIS
 REPLACE_FITS = ("inside", "width", "height")  # how replace sizes the new object (replace.py)
 MAX_DILATION_PX = 256
 MAX_ITERATIONS = 20000
@@ -65,11 +85,17 @@ MAX_GUIDANCE_WEIGHT = 100.0
 class RemoveOptions:
     """Everything a removal job needs besides the image and the mask.
 
-    dilation_px: pixels the hole reaches beyond the object, 0..256; None chooses it from the object's size.
+    dilation_px: pixels the hole reaches beyond the object, 0..256; None = automatic: remove_object grows the mask
+        by 8 % of the object's size (for masks the segmentation model found); run_edit uses a mask target as drawn
+        (edit_spec.drawn_mask_options).
     quality: a PRESETS name.
-    iterations: overrides the preset's step count (and turns the early stop off); None keeps the preset's.
-    seed: seeds the network weights and the input noise; same seed + same device => same pixels.
-    guidance_weight: lambda of SIMBIL eq. 5, 0..100 (0 = plain DIP data term). The paper uses 0.1.
+    fill: the fill method (synthesis by default; dip is SIMBIL's background-guided DIP).
+    texture: synthesis only, 0..1: how much detail synthesised from the photo's patches replaces the smooth
+        structure fill (0 = smooth, the lowest error; 1 = textured like the surroundings). None: the preset's.
+    iterations: overrides the preset's step count: the DIP's optimisation steps (and no early stop), or the
+        synthesis' EM iterations per pyramid level. None keeps the preset's.
+    seed: seeds the DIP's weights and noise, and the synthesis' random search; same seed + same device => same pixels.
+    guidance_weight: dip only: lambda of SIMBIL eq. 5, 0..100 (0 = plain DIP data term). The paper uses 0.1.
     guidance_mode: whole hole or row by row.
     guidance_statistic: the background colour as the median (default) or the mean (the paper) of its pixels.
     learning_rate: Adam's step size.
@@ -81,6 +107,8 @@ class RemoveOptions:
 
     dilation_px: int | None = None
     quality: str = DEFAULT_PRESET
+    fill: FillMethod = DEFAULT_FILL
+    texture: float | None = None
     iterations: int | None = None
     seed: int = 0
     guidance_weight: float = 0.1
@@ -103,6 +131,11 @@ class RemoveOptions:
             raise InvalidInputError(f"iterations must be between 1 and {MAX_ITERATIONS}; got {self.iterations}")
         if self.seed < 0:
             raise InvalidInputError(f"seed must be 0 or more; got {self.seed}")
+        if not isinstance(self.fill, FillMethod):
+            known = ", ".join(method.value for method in FillMethod)
+            raise InvalidInputError(f"unknown fill method '{self.fill}'; use one of: {known}")
+        if self.texture is not None and not (math.isfinite(self.texture) and 0 <= self.texture <= 1):
+            raise InvalidInputError(f"texture must be a number between 0 and 1; got {self.texture}")
         for name, value, high in (("guidance weight", self.guidance_weight, MAX_GUIDANCE_WEIGHT),
                                   ("learning rate", self.learning_rate, 1.0)):
             if not math.isfinite(value) or value < 0 or value > high:
@@ -118,8 +151,15 @@ class RemoveOptions:
         return PRESETS[self.quality]
 
     def resolved_preset(self) -> QualityPreset:
-        """The preset with this job's overrides applied (iterations, fit size, network)."""
+        """The preset with this job's overrides applied (iterations, texture, seed, fit size, network)."""
         preset = self.preset
+        synthesis = replace(preset.synthesis, seed=self.seed)
+        if self.texture is not None:
+            synthesis = replace(synthesis, texture=self.texture)
+        if self.iterations is not None:
+            synthesis = replace(synthesis, synthesis=replace(synthesis.synthesis, coarse_iterations=self.iterations,
+                                                             fine_iterations=self.iterations))
+        preset = replace(preset, synthesis=synthesis)
         if self.iterations is not None:
             preset = replace(preset, iterations=self.iterations, min_iterations=self.iterations, early_stop=False)
         if self.max_fit_side is not None:

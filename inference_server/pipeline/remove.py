@@ -1,4 +1,7 @@
-"""Object removal: dilate the mask, fit background-guided DIP on a window around the hole, paste inside the hole.
+"""Object removal: dilate the mask, fill the hole from a window around it, paste inside the hole.
+
+The fill is the synthesis of inpainting/internal_fill.py by default (structure from harmonic interpolation and
+frequency extrapolation, texture from the window's own patches), or SIMBIL's background-guided DIP (fill=dip).
 
     remove_object(image, object_mask, options, device=...) -> RemoveResult
 
@@ -16,9 +19,10 @@ import torch
 
 from ..errors import InvalidInputError
 from ..inpainting.background_guided_dip import FitSettings, fit_window
+from ..inpainting.internal_fill import fill_window
 from .masks import (Region, auto_dilation_px, bounding_region, composite, dilate, paste_alpha,
                     validate_image_and_mask)
-from .options import RemoveOptions
+from .options import FillMethod, QualityPreset, RemoveOptions
 
 # Stage names, as reported in progress events and timings.
 STAGE_QUEUED = "queued"
@@ -26,8 +30,10 @@ STAGE_PREPARE = "prepare"
 STAGE_INPAINT = "inpaint"
 STAGE_COMPOSITE = "composite"
 
-MIN_CONTEXT_MARGIN_PX = 16
+MIN_CONTEXT_MARGIN_PX = 16  # dip: the DIP is fitted to this window
 CONTEXT_MARGIN_SHARE = 0.35  # context on each side of the hole, as a share of the hole's longer side
+SYNTHESIS_MIN_MARGIN_PX = 32  # synthesis: the frequency extrapolation's support reaches 28 px beyond a block
+SYNTHESIS_MARGIN_SHARE = 0.5  # ... and the patches are copied from this much context
 GUIDANCE_MARGIN_SHARE = 0.15  # background band for B, as a share of the hole's longer side
 MIN_GUIDANCE_MARGIN_PX = 4
 
@@ -82,7 +88,10 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
     hole_box = bounding_region(hole)
     long_side = max(hole_box.width, hole_box.height)
     if options.context_window:
-        margin = max(MIN_CONTEXT_MARGIN_PX, round(CONTEXT_MARGIN_SHARE * long_side))
+        if options.fill == FillMethod.DIP:
+            margin = max(MIN_CONTEXT_MARGIN_PX, round(CONTEXT_MARGIN_SHARE * long_side))
+        else:
+            margin = max(SYNTHESIS_MIN_MARGIN_PX, round(SYNTHESIS_MARGIN_SHARE * long_side))
         window = hole_box.grown(margin, height, width).at_least(preset.network.min_input_side, height, width)
     else:
         window = Region(0, 0, width, height)
@@ -97,20 +106,19 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
     timings[STAGE_PREPARE] = time.perf_counter() - started
 
     started = time.perf_counter()
-    settings = FitSettings(
-        network=preset.network, iterations=preset.iterations, min_iterations=preset.min_iterations,
-        learning_rate=options.learning_rate, guidance_weight=options.guidance_weight,
-        guidance_mode=options.guidance_mode.value, guidance_statistic=options.guidance_statistic.value,
-        seed=options.seed, max_fit_side=preset.max_fit_side,
-        early_stop=preset.early_stop, early_stop_interval=preset.early_stop_interval,
-        early_stop_tolerance=preset.early_stop_tolerance)
     win = window.slices
 
     def on_step(step: int, total: int) -> None:
         report(STAGE_INPAINT, step, total, f"Filling the hole (step {step} of {total})")
 
-    fit = fit_window(image[win], known[win], hole[win], background[win], settings, device,
-                     progress=on_step, should_stop=should_stop)
+    if options.fill == FillMethod.DIP:
+        fill, iterations = _fill_by_dip(image[win], known[win], hole[win], background[win], options, preset, device,
+                                        on_step, should_stop)
+    else:
+        result = fill_window(image[win], known[win], hole[win], preset.synthesis, device, progress=on_step,
+                             should_stop=should_stop)
+        fill = result.fill
+        iterations = preset.synthesis.synthesis.fine_iterations if result.textured else 0
     timings[STAGE_INPAINT] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -118,12 +126,28 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
     inner = hole_box.relative_to(window)  # the hole's box inside the window
     box = hole_box.slices
     alpha = paste_alpha(object_mask[box], hole[box], feather_px=max(1, radius))
-    patch = composite(image[box], fit.fill[inner.slices], alpha)
+    patch = composite(image[box], fill[inner.slices], alpha)
     report(STAGE_COMPOSITE, 1, 1, "Pasting the fill into the hole")
     timings[STAGE_COMPOSITE] = time.perf_counter() - started
 
     return RemoveResult(region=hole_box, patch=patch, object_mask=object_mask[box].copy(), hole_mask=hole[box].copy(),
-                        dilation_px=radius, iterations=fit.iterations, timings=timings)
+                        dilation_px=radius, iterations=iterations, timings=timings)
+
+
+def _fill_by_dip(window: np.ndarray, known: np.ndarray, hole: np.ndarray, background: np.ndarray,
+                 options: RemoveOptions, preset: QualityPreset, device: torch.device,
+                 on_step: Callable[[int, int], None],
+                 should_stop: Callable[[], bool] | None) -> tuple[np.ndarray, int]:
+    """SIMBIL's background-guided DIP fitted to the window: (fill (H, W, 3) float in [0, 1], steps run)."""
+    settings = FitSettings(
+        network=preset.network, iterations=preset.iterations, min_iterations=preset.min_iterations,
+        learning_rate=options.learning_rate, guidance_weight=options.guidance_weight,
+        guidance_mode=options.guidance_mode.value, guidance_statistic=options.guidance_statistic.value,
+        seed=options.seed, max_fit_side=preset.max_fit_side,
+        early_stop=preset.early_stop, early_stop_interval=preset.early_stop_interval,
+        early_stop_tolerance=preset.early_stop_tolerance)
+    fit = fit_window(window, known, hole, background, settings, device, progress=on_step, should_stop=should_stop)
+    return fit.fill, fit.iterations
 
 
 def apply_patch(image: np.ndarray, region: Region, patch: np.ndarray) -> np.ndarray:
