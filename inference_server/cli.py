@@ -14,7 +14,7 @@ from .config import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_
                      DEFAULT_SEGMENTER, ServerConfig)
 from .device import DEVICE_CHOICES
 from .errors import InvalidInputError, SemanticEditError
-from .pipeline.options import PRESETS, REPLACE_FITS, GuidanceMode, GuidanceStatistic
+from .pipeline.options import DEFAULT_FILL, PRESETS, REPLACE_FITS, FillMethod, GuidanceMode, GuidanceStatistic
 
 log = logging.getLogger("semantic_edit")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -83,16 +83,25 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
 def _add_fill_options(parser: argparse.ArgumentParser) -> None:
     """How a hole is filled (remove, and the old place of a move)."""
     parser.add_argument("--dilate", type=int, default=-1, metavar="PX",
-                        help="grow the hole by PX pixels; -1 = from the object's size (default)")
+                        help="grow the hole by PX pixels; -1 = automatic (default): a --mask is used as drawn, an "
+                             "object found by class or box grows by 8%% of its size")
     parser.add_argument("--quality", choices=list(PRESETS), default="balanced", help="default: %(default)s")
-    parser.add_argument("--iterations", type=int, help="optimisation steps instead of the preset's")
+    parser.add_argument("--fill", choices=[m.value for m in FillMethod], default=DEFAULT_FILL.value,
+                        help="synthesis: structure + the photo's own texture, seconds (default); dip: SIMBIL's "
+                             "background-guided Deep Image Prior, minutes on a CPU")
+    parser.add_argument("--texture", type=float, metavar="T",
+                        help="synthesis: 0..1, how much detail from the photo's patches; 0 = smooth, lowest error "
+                             "(default: the preset's, 0.75)")
+    parser.add_argument("--iterations", type=int,
+                        help="steps instead of the preset's: DIP steps, or synthesis EM iterations per level")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--guidance-weight", type=float, default=0.1,
-                        help="lambda of the background guidance, 0 = off (default: %(default)s)")
+                        help="dip: lambda of the background guidance, 0 = off (default: %(default)s)")
     parser.add_argument("--guidance-mode", choices=[m.value.replace("_", "-") for m in GuidanceMode],
-                        default="whole-hole", help="compare the hole's colour as a whole or row by row")
+                        default="whole-hole", help="dip: compare the hole's colour as a whole or row by row")
     parser.add_argument("--guidance-statistic", choices=[s.value for s in GuidanceStatistic], default="median",
-                        help="the background colour as the median (robust) or the mean (the paper) of its pixels")
+                        help="dip: the background colour as the median (robust) or the mean (the paper) of its "
+                             "pixels")
 
 
 def _add_target(parser: argparse.ArgumentParser, verb: str) -> None:

@@ -14,7 +14,7 @@ from .pipeline.add import AddOptions
 from .pipeline.detect import DetectedScene, DetectionSettings
 from .pipeline.edit_spec import EditResultOf, EditSpec, RelationSpec, SourceSpec, TargetSpec, result_masks
 from .pipeline.move import MoveOptions
-from .pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
+from .pipeline.options import FillMethod, GuidanceMode, GuidanceStatistic, RemoveOptions
 from .pipeline.pasting import PasteResult, source_cutout
 from .pipeline.recolor import RecolorOptions
 from .pipeline.replace import ReplaceOptions
@@ -85,8 +85,8 @@ def _target(args: argparse.Namespace, image: np.ndarray) -> TargetSpec:
 
 def _remove_options(args: argparse.Namespace) -> RemoveOptions:
     return RemoveOptions(
-        dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, iterations=args.iterations,
-        seed=args.seed, guidance_weight=args.guidance_weight,
+        dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, fill=FillMethod(args.fill),
+        texture=args.texture, iterations=args.iterations, seed=args.seed, guidance_weight=args.guidance_weight,
         guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
         guidance_statistic=GuidanceStatistic(args.guidance_statistic))
 

@@ -11,7 +11,7 @@ from inference_server.pipeline.detect import DetectionSettings
 from inference_server.pipeline.edit_spec import EditSpec, RelationSpec, SourceSpec, TargetSpec
 from inference_server.pipeline.masks import Region
 from inference_server.pipeline.move import MoveOptions
-from inference_server.pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
+from inference_server.pipeline.options import FillMethod, GuidanceMode, GuidanceStatistic, RemoveOptions
 from inference_server.pipeline.pasting import PasteResult
 from inference_server.pipeline.recolor import RecolorOptions
 from inference_server.pipeline.remove import RemoveResult
@@ -26,11 +26,13 @@ from synthetic_images import disc_scene
 
 def test_every_option_survives_the_round_trip():
     image, mask, _ = disc_scene(32, radius=6)
-    options = RemoveOptions(dilation_px=7, quality="best", iterations=12, seed=99, guidance_weight=2.5,
-                            guidance_mode=GuidanceMode.PER_ROW, guidance_statistic=GuidanceStatistic.MEAN)
-    request = edit_request_to_proto(EditSpec("remove", image, options, target=TargetSpec(mask=mask)))
-    received = edit_request_from_proto(request, max_pixels=10**6)
-    assert received.options == options
+    for options in (RemoveOptions(dilation_px=7, quality="best", iterations=12, seed=99, guidance_weight=2.5,
+                                  guidance_mode=GuidanceMode.PER_ROW, guidance_statistic=GuidanceStatistic.MEAN,
+                                  fill=FillMethod.DIP),
+                    RemoveOptions(quality="fast", fill=FillMethod.SYNTHESIS, texture=0.25, guidance_weight=0.5)):
+        request = edit_request_to_proto(EditSpec("remove", image, options, target=TargetSpec(mask=mask)))
+        received = edit_request_from_proto(request, max_pixels=10**6)
+        assert received.options == options
     assert np.array_equal(received.image, image)
     assert np.array_equal(received.target.mask, mask)
     assert request.image.format == pb.PIXEL_FORMAT_RGB8
@@ -43,7 +45,22 @@ def test_unset_options_take_the_documented_defaults():
     options = edit_request_from_proto(request, max_pixels=10**6).options
     assert options == RemoveOptions(dilation_px=None, quality="balanced", iterations=None, seed=0,
                                     guidance_weight=0.1, guidance_mode=GuidanceMode.WHOLE_HOLE,
-                                    guidance_statistic=GuidanceStatistic.MEDIAN)
+                                    guidance_statistic=GuidanceStatistic.MEDIAN, fill=FillMethod.SYNTHESIS,
+                                    texture=None)
+    assert options.resolved_preset().synthesis.texture == 0.75  # the documented default texture
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda options: setattr(options, "fill", 7), "unknown fill method 7"),
+    (lambda options: setattr(options, "texture", 1.5), "texture must be a number between 0 and 1"),
+    (lambda options: setattr(options, "texture", float("nan")), "texture must be a number between 0 and 1"),
+])
+def test_bad_fill_options_are_refused_with_a_sentence(change, words):
+    image, mask, _ = disc_scene(32, radius=6)
+    request = edit_request_to_proto(EditSpec("remove", image, RemoveOptions(), target=TargetSpec(mask=mask)))
+    change(request.options)
+    with pytest.raises(InvalidInputError, match=words):
+        edit_request_from_proto(request, max_pixels=10**6)
 
 
 def test_result_round_trip_keeps_region_patch_and_masks():

@@ -231,8 +231,8 @@ class GeglColor:
 
 def settings_config(**overrides):
     return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "dilation": -1,
-                   "quality": "fast", "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051",
-                   "iterations": 0, **overrides})
+                   "quality": "fast", "fill": "synthesis", "texture": -1.0, "score-threshold": 0.5, "max-objects": 0,
+                   "server": "127.0.0.1:50051", "iterations": 0, **overrides})
 
 
 def recolor_config(**overrides):
@@ -474,11 +474,97 @@ def test_settings_map_the_arguments(gimp):
     assert (settings.dilation_px, settings.iterations, settings.quality) == (7, 30, "best")
 
 
+@pytest.mark.parametrize("fill, texture, expected", [
+    ("synthesis", -1.0, ("synthesis", None)),  # the defaults: the preset's texture, left unset
+    ("synthesis", 0.0, ("synthesis", 0.0)),  # 0 is a value (smooth), not "unset"
+    ("synthesis", 0.25, ("synthesis", 0.25)),
+    ("dip", -1.0, ("dip", None)),
+    ("dip", 1.0, ("dip", 1.0)),
+])
+def test_fill_and_texture_are_read_by_remove_move_and_replace(gimp, fill, texture, expected):
+    for settings in (gimp.remove_object.settings_from_config(settings_config(fill=fill, texture=texture)),
+                     gimp.move_object.settings_from_config(move_config(("left-of", None, "cup"), fill=fill,
+                                                                       texture=texture)),
+                     gimp.replace_object.settings_from_config(replace_config(fill=fill, texture=texture))):
+        assert (settings.fill, settings.texture) == expected, type(settings).__name__
+
+
+class RecordedChoice:
+    """Gimp.Choice: the options added, in order."""
+
+    def __init__(self):
+        self.options = []
+
+    @staticmethod
+    def new():
+        return RecordedChoice()
+
+    def add(self, nick, index, label, help_text):
+        self.options.append((nick, index, label, help_text))
+
+
+class RecordingProcedure:
+    """A Gimp.ImageProcedure that records its arguments: name -> (kind, the add_*_argument call's other values)."""
+
+    def __init__(self):
+        self.arguments, self.return_values = {}, []
+
+    def __getattr__(self, name):
+        if name.startswith("add_") and name.endswith("_argument"):
+            kind = name[len("add_"):-len("_argument")]
+            return lambda argument, *values: self.arguments.__setitem__(argument, (kind, *values))
+        if name.startswith("add_") and name.endswith("_return_value"):
+            return lambda value, *values: self.return_values.append(value)
+        return lambda *args: None  # set_menu_label, set_documentation, ...
+
+
+@pytest.fixture
+def registering(gimp, monkeypatch):
+    """The fake Gimp, able to define procedures: returns a function name -> RecordingProcedure."""
+    monkeypatch.setattr(gimp.Gimp, "Choice", RecordedChoice, raising=False)
+    monkeypatch.setattr(gimp.Gimp, "ImageProcedure", types.SimpleNamespace(
+        new=lambda *args: RecordingProcedure()), raising=False)
+    monkeypatch.setattr(gimp.Gimp, "PDBProcType", types.SimpleNamespace(PLUGIN="PLUGIN"), raising=False)
+    monkeypatch.setattr(gimp.Gimp, "ProcedureSensitivityMask", types.SimpleNamespace(DRAWABLE="DRAWABLE"),
+                        raising=False)
+    monkeypatch.setattr(gimp.plugin, "GObject", types.SimpleNamespace(
+        ParamFlags=types.SimpleNamespace(READWRITE="READWRITE")))
+    return lambda name: gimp.plugin.SemanticEdit().do_create_procedure(name)
+
+
+def test_fill_method_and_texture_are_declared_where_a_hole_is_filled(gimp, registering):
+    fill_arguments = ["dilation", "quality", "fill", "texture"]
+    for name, dialog in (("semantic-edit-remove", gimp.plugin.DIALOG_FIELDS),
+                         ("semantic-edit-move", gimp.plugin.MOVE_DIALOG_FIELDS),
+                         ("semantic-edit-replace", gimp.plugin.REPLACE_DIALOG_FIELDS)):
+        arguments = registering(name).arguments
+        names = list(arguments)
+        start = names.index("dilation")
+        assert names[start:start + 4] == fill_arguments, name
+        assert "iterations" in names, name
+        kind, label, help_text, fill_choice, default, flags = arguments["fill"]
+        assert (kind, default, flags) == ("choice", "synthesis", "READWRITE"), name
+        assert fill_choice.options == [
+            ("synthesis", 0, "Synthesis", "Structure and the photo's own texture, seconds"),
+            ("dip", 1, "DIP", "SIMBIL's background-guided Deep Image Prior, minutes without a GPU")]
+        kind, label, help_text, low, high, default, flags = arguments["texture"]
+        assert (kind, low, high, default) == ("double", -1.0, 1.0, -1.0), name  # -1 = the preset's: left unset
+        assert "Synthesis only" in help_text and "-1 = the preset's" in help_text
+        kind, label, help_text, low, high, default, flags = arguments["iterations"]
+        assert (kind, low, high, default) == ("int", 0, 20000, 0)
+        assert "DIP" in help_text and "synthesis" in help_text and "0 = the preset's" in help_text
+        assert dialog[dialog.index("dilation"):dialog.index("dilation") + 4] == fill_arguments, name
+    for name in ("semantic-edit-add", "semantic-edit-detect"):  # nothing filled: no fill arguments
+        assert not {"fill", "texture", "quality"} & set(registering(name).arguments), name
+    assert not {"fill", "texture"} & set(gimp.plugin.ADD_DIALOG_FIELDS + gimp.plugin.RECOLOR_DIALOG_FIELDS)
+
+
 @pytest.mark.parametrize("overrides, words", [
     ({"target": "lasso"}, "target must be one of: selection, mask-layer, class, selection-hint; got 'lasso'"),
     ({"target": "class"}, "Target is 'class' but no class name is given"),
     ({"target": "class", "class-name": "  ", "instance": 2}, "Target is 'class' but no class name is given"),
     ({"quality": "ultra"}, "quality must be one of: fast, balanced, best; got 'ultra'"),
+    ({"fill": "patchmatch"}, "fill must be one of: synthesis, dip; got 'patchmatch'"),
     ({"server": "localhost"}, "must be host:port, e.g. 127.0.0.1:50051"),
     ({"server": "localhost:http"}, "has no valid port"),
 ])
@@ -500,6 +586,7 @@ def test_result_group_is_named_placed_above_the_source_and_holds_the_layers(gimp
     request = fake_client.requests[0]
     assert (request.width, request.height, request.channels, request.pixels) == (40, 30, 3, source_before)
     assert (request.quality, request.dilation_px, request.iterations) == ("fast", None, None)
+    assert (request.fill, request.texture) == ("synthesis", None)
     sent = np.frombuffer(request.mask, np.uint8).reshape(30, 40)
     assert sent[5:13, 10:22].all() and sent.sum() == 255 * 12 * 8  # the selection, in the layer's pixels
 
@@ -528,6 +615,19 @@ def test_progress_bar_shows_the_server_stage_text_and_fraction(gimp, fake_client
     assert texts == ["queued 0", "prepare 1", "inpaint 5", "inpaint 10", "composite 1"]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0.4 < fractions[2] < 0.6
     assert ("progress_end",) in calls
+
+
+def test_remove_sends_the_fill_method_and_texture_chosen(gimp, plugin_with_fake_client, fake_client):
+    image = Image(40, 30)
+    source = rgb_layer(image)
+    select_box(image, 10, 5, 12, 8)
+
+    values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source],
+                                    settings_config(fill="dip", texture=0.75, iterations=40), None)
+
+    assert values.index(0) == "SUCCESS", values.index(1)
+    [request] = fake_client.requests
+    assert (request.fill, request.texture, request.iterations) == ("dip", 0.75, 40)
 
 
 def test_rgba_layer_is_read_and_written_in_its_own_format(gimp, fake_client):
@@ -959,14 +1059,16 @@ def relation_slots(*relations):
 def move_config(*relations, **overrides):
     return Config({"target": "mask-layer", "mask-layer": None, "class-name": "", "instance": 0,
                    **relation_slots(*relations), "object-class": "", "candidates": 4, "candidate": 0,
-                   "keep-size": False, "dilation": -1, "quality": "fast", "iterations": 0, "seed": 0,
-                   "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+                   "keep-size": False, "dilation": -1, "quality": "fast", "fill": "synthesis", "texture": -1.0,
+                   "iterations": 0, "seed": 0, "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051",
+                   **overrides})
 
 
 def replace_config(**overrides):
     return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "source-layer": None,
-                   "source-mask-layer": None, "fit": "inside", "dilation": -1, "quality": "fast", "iterations": 0,
-                   "seed": 0, "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+                   "source-mask-layer": None, "fit": "inside", "dilation": -1, "quality": "fast", "fill": "synthesis",
+                   "texture": -1.0, "iterations": 0, "seed": 0, "score-threshold": 0.5, "max-objects": 0,
+                   "server": "127.0.0.1:50051", **overrides})
 
 
 def add_config(*relations, **overrides):
@@ -1064,7 +1166,7 @@ def test_move_sends_the_mask_layers_in_the_photos_pixels_and_adds_the_group(gimp
 
     values = run_move(gimp, image, [photo], ("right-of", bowl, ""), **{
         "mask-layer": cup, "candidates": 3, "candidate": 1, "keep-size": True, "dilation": 4, "quality": "best",
-        "iterations": 30, "seed": 7})
+        "fill": "dip", "texture": 0.5, "iterations": 30, "seed": 7})
 
     assert values.index(0) == "SUCCESS", values.index(1)
     [request] = fake_client.requests
@@ -1077,6 +1179,7 @@ def test_move_sends_the_mask_layers_in_the_photos_pixels_and_adds_the_group(gimp
     assert np.array_equal(np.frombuffer(relation.mask, np.uint8).reshape(30, 40) > 0, box_mask(40, 30, BOWL_BOX))
     assert (request.object_class, request.candidates, request.candidate, request.keep_size) == ("cup", 3, 1, True)
     assert (request.dilation_px, request.quality, request.iterations, request.seed) == (4, "best", 30, 7)
+    assert (request.fill, request.texture) == ("dip", 0.5)
 
     result_layer, placements = values.index(1), values.index(2)
     assert placements.splitlines() == placement_text(PHOTO_OFFSETS, used=1)
@@ -1207,7 +1310,7 @@ def test_replace_sends_a_source_layer_of_another_image_at_its_own_size(gimp, plu
     select_box(image, 42, 28, 6, 5)  # the cup, (12, 8) in the photo's pixels
 
     values = run_replace(gimp, image, [photo], **{"source-layer": logo, "dilation": 2, "iterations": 12,
-                                                  "seed": 3, "quality": "balanced", "fit": "width"})
+                                                  "seed": 3, "quality": "balanced", "fit": "width", "texture": 0.0})
 
     assert values.index(0) == "SUCCESS", values.index(1)
     [request] = fake_client.requests
@@ -1216,7 +1319,7 @@ def test_replace_sends_a_source_layer_of_another_image_at_its_own_size(gimp, plu
     assert np.array_equal(np.frombuffer(request.mask, np.uint8).reshape(30, 40) > 0, box_mask(40, 30, CUP_BOX))
     assert request.source == paste.SourceObject(12, 10, 4, logo.buffer.data)  # its alpha is the shape
     assert (request.dilation_px, request.iterations, request.seed, request.quality) == (2, 12, 3, "balanced")
-    assert request.fit == "width"
+    assert (request.fit, request.fill, request.texture) == ("width", "synthesis", 0.0)
     check_paste_group(image, photo, photo_before, values.index(1), "Replace: selection with logo",
                       ["placed mask", "object mask", "hole (dilated)", "photo (object replaced)"], CUP_BOX)
     assert values.length() == 2  # no placements: the new object takes the old one's box
@@ -1359,7 +1462,7 @@ def test_move_request_encodes_every_field():
     pixels, mask, reference = bytes(range(4 * 3 * 3)), bytes([0, 255] * 6), bytes([255] + [0] * 11)
     request = paste.MoveRequest(
         4, 3, 3, pixels, mask=mask, object_class="red cube", candidates=6, candidate=5, keep_size=True,
-        dilation_px=3, quality="best", iterations=40, seed=2**40,
+        dilation_px=3, quality="best", iterations=40, seed=2**40, fill="dip", texture=0.5,
         relations=(paste.PlacementRelation("behind", mask=reference, reference_class="blue sphere",
                                            reference_is_subject=True),
                    paste.PlacementRelation("next to", target=sec.ObjectTarget("person", 2, None, 0.25, 7))))
@@ -1382,6 +1485,7 @@ def test_move_request_encodes_every_field():
     assert next_to.reference.detection.max_objects == 7
     options = decoded.options
     assert (options.quality, options.seed, options.dilation_px, options.iterations) == ("best", 2**40, 3, 40)
+    assert (options.fill, options.HasField("texture"), options.texture) == (pb.FILL_METHOD_DIP, True, 0.5)
 
 
 def test_replace_request_encodes_every_field():
@@ -1405,6 +1509,10 @@ def test_replace_request_encodes_every_field():
     options = decoded.options
     assert (options.quality, options.seed) == ("fast", 4)
     assert not options.HasField("dilation_px") and not options.HasField("iterations")  # the server's defaults
+    assert options.fill == pb.FILL_METHOD_UNSPECIFIED and not options.HasField("texture")
+    texture_only = dataclasses.replace(request, fill="synthesis", texture=0.0)  # 0 is sent: it means smooth
+    options = _decoded(texture_only).options
+    assert (options.fill, options.HasField("texture"), options.texture) == (pb.FILL_METHOD_SYNTHESIS, True, 0.0)
 
 
 def test_add_request_encodes_every_field():
@@ -1421,6 +1529,25 @@ def test_add_request_encodes_every_field():
     assert (under.predicate, under.reference.class_target.name) == ("under", "table")
     assert (add.candidates, add.candidate, add.keep_size) == (16, 15, True)
     assert decoded.options == pb.EditOptions(seed=11)  # no fill: only the placements' seed
+
+
+@pytest.mark.parametrize("fill, texture, expected_fill, expected_texture", [
+    (None, None, pb.FILL_METHOD_UNSPECIFIED, None),  # the server's default fill and the preset's texture
+    ("synthesis", None, pb.FILL_METHOD_SYNTHESIS, None),
+    ("synthesis", 0.0, pb.FILL_METHOD_SYNTHESIS, 0.0),
+    ("dip", 1.0, pb.FILL_METHOD_DIP, 1.0),
+])
+def test_remove_request_encodes_the_fill_method_and_texture(fill, texture, expected_fill, expected_texture):
+    request = sec.RemoveRequest(2, 2, 3, bytes(12), bytes([255, 0, 0, 0]), quality="fast", fill=fill,
+                                texture=texture)
+    client = sec.SemanticEditClient("127.0.0.1:1")  # no connection is made
+    try:
+        decoded = pb.EditRequest.FromString(client._request_to_proto(request).SerializeToString())
+    finally:
+        client.close()
+    assert decoded.WhichOneof("edit") == "remove" and decoded.options.quality == "fast"
+    assert decoded.options.fill == expected_fill
+    assert (decoded.options.texture if decoded.options.HasField("texture") else None) == expected_texture
 
 
 def test_client_reads_the_placements_of_a_result():
@@ -1468,6 +1595,11 @@ def test_client_reads_the_placements_of_a_result():
     (paste.AddRequest(4, 4, 3, bytes(48), source=paste.SourceObject(1, 1, 4, bytes(4)), relations=tuple(
         paste.PlacementRelation("near", target=sec.ObjectTarget("cup")) for _ in range(6))),
      "An addition takes at most 5 relations; got 6"),
+    (paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), fill="lama", relations=(
+        paste.PlacementRelation("on", mask=bytes([1] * 16)),)), "Unknown fill 'lama'; use one of: synthesis, dip"),
+    (paste.ReplaceRequest(4, 4, 3, bytes(48), mask=bytes([1] * 16), texture=-0.5,
+                          source=paste.SourceObject(1, 1, 4, bytes([1, 2, 3, 255]))),
+     "The texture must be between 0 and 1; got -0.5"),
 ])
 def test_client_checks_move_replace_add_requests_before_sending(stopped_server, request_, words):
     edit = {paste.MoveRequest: "move", paste.ReplaceRequest: "replace", paste.AddRequest: "add"}[type(request_)]
@@ -1747,6 +1879,36 @@ def test_client_passes_the_servers_invalid_argument_sentence():
         small.stop(grace=None)
 
 
+@pytest.mark.parametrize("changes, words", [
+    ({"fill": "lama"}, "Unknown fill 'lama'; use one of: synthesis, dip"),
+    ({"fill": "Synthesis"}, "Unknown fill 'Synthesis'"),  # the names, as ServerInfo.fill_methods lists them
+    ({"texture": 1.5}, "The texture must be between 0 and 1; got 1.5"),
+    ({"texture": float("nan")}, "The texture must be between 0 and 1; got nan"),
+])
+def test_client_checks_the_fill_method_and_texture_before_sending(stopped_server, changes, words):
+    request = sec.RemoveRequest(4, 4, 3, bytes(48), bytes([255] * 16), **changes)
+    with sec.SemanticEditClient(stopped_server) as client, pytest.raises(sec.InvalidRequestError) as error:
+        client.remove(request)  # refused here: the (stopped) server is never asked
+    assert words in str(error.value)
+
+
+def test_client_reads_the_fill_methods_and_refuses_one_the_server_does_not_offer(server, monkeypatch):
+    request = sec.RemoveRequest(4, 4, 3, bytes(48), bytes([255] * 16), fill="dip")
+    with sec.SemanticEditClient(server) as client:
+        info = client.get_info()
+        assert info.fill_methods == sec.FILL_METHODS == ("synthesis", "dip")  # the server's default first
+        # A server older than EditOptions.fill would ignore it (and always fill by DIP): say so instead.
+        monkeypatch.setattr(client, "get_info", lambda: dataclasses.replace(info, version="0.1", fill_methods=()))
+        with pytest.raises(sec.InvalidRequestError) as error:
+            client.remove(request)
+        assert str(error.value) == (
+            f"The server at {server} (version 0.1) does not offer the fill 'dip'; it offers: only its own (an older "
+            "server). Update the Semantic Edit server, or start one of this plug-in's version.")
+        with pytest.raises(sec.InvalidRequestError, match="does not offer the fill 'synthesis'"):
+            client.move(paste.MoveRequest(4, 4, 3, bytes(48), mask=bytes([255] * 16), fill="synthesis", relations=(
+                paste.PlacementRelation("near", mask=bytes([255] * 16)),)))
+
+
 def test_client_checks_sizes_before_sending(stopped_server):
     request, _, _ = disc_request()
     bad = sec.RemoveRequest(48, 48, 3, request.pixels[:-1], request.mask)
@@ -1770,8 +1932,10 @@ def test_client_moves_messages_over_grpcs_default_4_mib_both_ways(server):
     image = np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8)
     mask = np.zeros((height, width), np.uint8)
     mask[:3, :3] = mask[-3:, -3:] = 255  # two specks in opposite corners: the region is the whole image
+    # DIP, which fits a downscaled window: the synthesis' harmonic solve runs 4 x 1400 full-size steps on a hole
+    # this small and spread (tens of minutes on a CPU), and this test is about the messages, not the fill.
     request = sec.RemoveRequest(width, height, 3, image.tobytes(), mask.tobytes(), dilation_px=1, quality="fast",
-                                iterations=1)
+                                fill="dip", iterations=1)
     with sec.SemanticEditClient(server) as client:
         result = client.remove(request)
     assert (result.region.width, result.region.height) == (width, height)
@@ -1780,7 +1944,7 @@ def test_client_moves_messages_over_grpcs_default_4_mib_both_ways(server):
 
 def test_client_error_in_progress_handler_cancels_the_job(server):
     """An exception in on_progress (or the plug-in dying) drops the job: the next one is not stuck behind it."""
-    request, _, _ = disc_request(iterations=20000)
+    request, _, _ = disc_request(iterations=20000, fill="dip")  # 20000 DIP steps: minutes unless dropped
 
     class Stop(Exception):
         pass
@@ -1798,8 +1962,10 @@ def test_client_error_in_progress_handler_cancels_the_job(server):
 
 
 # Move, replace and add through the real client and server: a red disc (the object) right of a blue block (the
-# reference), 84 x 72 px; the new object is a yellow picture with alpha.
+# reference), 84 x 72 px; the new object is a yellow picture with alpha. The fill is asked for by name with a texture
+# away from the preset's, on both sides, so that the plug-in's encoding of them is compared with the API's.
 PASTE_SIZE = (84, 72)
+PASTE_TEXTURE = 0.5
 
 
 def paste_scene():
@@ -1839,7 +2005,8 @@ def _hand_built_requests(image, disc, block):
     left_of = pb.PlacementRelation(predicate="left of", reference=mask_target(block), reference_class="blue block")
     source = pb.SourceObject(image=pb.Image(width=16, height=20, format=pb.PIXEL_FORMAT_RGBA8,
                                             data=picture.tobytes()), object_class="yellow cube")
-    fill = pb.EditOptions(quality="fast", iterations=5, dilation_px=2, seed=1)
+    fill = pb.EditOptions(quality="fast", iterations=5, dilation_px=2, seed=1, fill=pb.FILL_METHOD_SYNTHESIS,
+                          texture=PASTE_TEXTURE)
     return {
         "move": pb.EditRequest(image=api_image, options=fill, move=pb.MoveEdit(
             target=mask_target(disc), object_class="red disc", relations=[left_of], candidates=3, candidate=1)),
@@ -1856,7 +2023,7 @@ def test_client_moves_replaces_and_adds_as_the_api_answers(server):
     left_of = paste.PlacementRelation("left of", mask=_mask_bytes(block), reference_class="blue block")
     source = paste.SourceObject(16, 20, 4, yellow_picture().tobytes(), object_class="yellow cube")
     common = dict(width=width, height=height, channels=3, pixels=image.tobytes())
-    fill = dict(quality="fast", iterations=5, dilation_px=2, seed=1)
+    fill = dict(quality="fast", iterations=5, dilation_px=2, seed=1, fill="synthesis", texture=PASTE_TEXTURE)
     requests = {
         "move": paste.MoveRequest(**common, mask=_mask_bytes(disc), relations=(left_of,), object_class="red disc",
                                   candidates=3, candidate=1, **fill),
@@ -1913,7 +2080,8 @@ def test_glue_move_with_the_real_client_and_server(gimp, server):
 
     values = gimp.plugin.run_move(Procedure(), "NONINTERACTIVE", image, [photo], move_config(
         ("left-of", layers["block"], "blue block"), server=server, iterations=5, dilation=2, seed=1, candidates=3,
-        candidate=1, **{"mask-layer": layers["disc"], "object-class": "red disc"}), None)
+        candidate=1, fill="synthesis", texture=PASTE_TEXTURE, **{"mask-layer": layers["disc"],
+                                                                  "object-class": "red disc"}), None)
 
     assert values.index(0) == "SUCCESS", values.index(1)
     answer = _api_answer(server, _hand_built_requests(image_pixels, disc, block)["move"])

@@ -62,16 +62,21 @@ def test_remove_fills_the_hole_with_background(stub):
     assert {t.stage for t in result.timings} == {"prepare", "inpaint", "composite"}
 
 
-def test_progress_events_arrive_in_order(stub):
+@pytest.mark.parametrize("fill", [pb.FILL_METHOD_SYNTHESIS, pb.FILL_METHOD_DIP])
+def test_progress_events_arrive_in_order(stub, fill):
     image, mask, _ = disc_scene(64)
-    progress, _ = run_edit(stub, remove_request(image, mask, iterations=5))
+    progress, _ = run_edit(stub, remove_request(image, mask, iterations=5, fill=fill))
     stages = [p.stage for p in progress]
     assert stages[0] == "queued"
     order = ["queued", "prepare", "inpaint", "composite"]
     assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == order
-    inpaint_steps = [p.step for p in progress if p.stage == "inpaint"]
-    assert inpaint_steps == sorted(inpaint_steps) and inpaint_steps[-1] == 5
-    assert all(p.total == 5 for p in progress if p.stage == "inpaint")
+    inpaint = [p for p in progress if p.stage == "inpaint"]
+    steps, totals = [p.step for p in inpaint], {p.total for p in inpaint}
+    assert steps == sorted(steps) and len(totals) == 1 and steps[-1] == totals.pop()
+    if fill == pb.FILL_METHOD_DIP:
+        assert steps[-1] == 5  # one step per DIP iteration
+    else:
+        assert steps[-1] > 5  # the structure, then 5 EM iterations per pyramid level
 
 
 def test_rgba_alpha_comes_back_unchanged(stub):

@@ -2,10 +2,10 @@
 
 The object is named exactly as for Remove Object (a selection, a mask layer, a class and instance, or the object in
 the selection's box); the relations and their references come from placing. The server cuts the object out, fills
-its old place as a removal does (the same quality, dilation, iterations), lets the position model propose places
-and pastes it at the chosen one. The result is the group "Move: <what> <relations>" above the layer: the edited
-pixels (shown) over the old and the new place, and the masks "hole (dilated)", "object mask" and "placed mask"
-(hidden). The places considered come back as text, one per line, so the user can take another candidate.
+its old place as a removal does (the same quality, fill, texture, dilation, iterations), lets the position model
+propose places and pastes it at the chosen one. The result is the group "Move: <what> <relations>" above the layer:
+the edited pixels (shown) over the old and the new place, and the masks "hole (dilated)", "object mask" and "placed
+mask" (hidden). The places considered come back as text, one per line, so the user can take another candidate.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from placing import (  # noqa: E402
     PASTE_MASK_LAYERS, PlacedResult, RelationSetting, detected_class, placed_result, placing_from_config,
     relation_requests, used_candidate)
 from remove_object import (  # noqa: E402
-    TARGET_MASK_LAYER, PluginError, edit_target, fill_from_config, insert_result, read_pixels, result_log,
-    run_edit, source_layer, target_from_config)
+    TARGET_MASK_LAYER, PluginError, edit_target, fill_from_config, fill_text, insert_result, read_pixels,
+    result_log, run_edit, source_layer, target_from_config)
 from semantic_edit_client import SemanticEditClient  # noqa: E402
 
 
@@ -33,7 +33,8 @@ class MoveSettings:
     keep_size: paste at the object's present size (no nearer-is-larger scaling).
     seed: the fill's and the placements' random seed (the same seed gives the same places).
     target, mask_layer, server, class_name, instance, score_threshold, max_objects: as RemoveSettings' (the
-        detection options also find references named by class); dilation_px, quality, iterations: as well.
+        detection options also find references named by class); dilation_px, quality, fill, texture, iterations: as
+        well.
     """
 
     target: str
@@ -47,6 +48,8 @@ class MoveSettings:
     seed: int = 0
     dilation_px: int | None = None
     quality: str = "balanced"
+    fill: str = "synthesis"
+    texture: float | None = None
     iterations: int | None = None
     class_name: str = ""
     instance: int = 0
@@ -88,15 +91,17 @@ def move_object(image, drawables, settings: MoveSettings,
                           mask=mask, target=target, relations=relations, object_class=object_class,
                           candidates=settings.candidates, candidate=settings.candidate,
                           keep_size=settings.keep_size, dilation_px=settings.dilation_px, quality=settings.quality,
-                          iterations=settings.iterations, seed=settings.seed)
+                          fill=settings.fill, texture=settings.texture, iterations=settings.iterations,
+                          seed=settings.seed)
     if log is not None:
         log(f"move '{label}' {relations_label}, class '{object_class or 'from the server'}', candidate "
             f"{settings.candidate} of {settings.candidates}")
     result = run_edit(settings.server, lambda client, on_progress: client.move(request, on_progress=on_progress),
                       f"Moving the object in '{layer.get_name()}' {relations_label}", client_factory, log)
     if log is not None:
-        log(result_log(result, f"{result.iterations} iterations, dilation {result.dilation_px} px, placement "
-                               f"{used_candidate(result, settings.candidate)} of {len(result.placements)}"))
+        log(result_log(result, f"{fill_text(settings)}, {result.iterations} iterations, dilation "
+                               f"{result.dilation_px} px, placement {used_candidate(result, settings.candidate)} "
+                               f"of {len(result.placements)}"))
     result_layer = insert_result(image, layer, result, f"Move: {label} {relations_label}",
                                  f"{layer.get_name()} (object moved)", PASTE_MASK_LAYERS)
     return placed_result(result_layer, result, layer, settings.candidate, f"Moved '{label}'")

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from semantic_edit_client import (
-    InvalidRequestError, ObjectTarget, _check_image, _check_quality, _check_target, fill_options_to_proto,
-    image_to_proto, request_image_to_proto, target_to_proto)
+    InvalidRequestError, ObjectTarget, _check_fill, _check_image, _check_quality, _check_target,
+    fill_options_to_proto, image_to_proto, request_image_to_proto, target_to_proto)
 
 # The relations the position model knows (ServerInfo.predicates).
 PREDICATES = ("left of", "right of", "above", "below", "in front of", "behind", "next to", "near", "on", "under")
@@ -121,8 +121,8 @@ class MoveRequest:
     """Move the target to where `relations` hold: it is cut out, its old place filled as by a removal, its new box
     predicted by the position model (nearer = larger, unless keep_size) and it is pasted there.
 
-    width, height, channels, pixels, mask, target, dilation_px, quality, iterations, seed: as RemoveRequest's (the
-        seed also picks the placements: the same seed gives the same list).
+    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, iterations, seed: as
+        RemoveRequest's (the seed also picks the placements: the same seed gives the same list).
     relations: 1..MAX_RELATIONS PlacementRelation, all to hold.
     object_class: the object's class for the position model; "" = the detected class (target), else "some object".
     candidates: how many ranked placements to consider, 1..MAX_CANDIDATES; candidate: which one to use, 0 = the best.
@@ -144,12 +144,15 @@ class MoveRequest:
     quality: str = "balanced"
     iterations: int | None = None
     seed: int = 0
+    fill: str | None = None
+    texture: float | None = None
 
     def check(self) -> None:
         _check_image(self.width, self.height, self.channels, self.pixels)
         _check_target(self.width, self.height, self.mask, self.target, "move")
         _check_placing(self.width, self.height, self.relations, self.candidates, self.candidate, "A move")
         _check_quality(self.quality)
+        _check_fill(self.fill, self.texture)
 
     @property
     def payload_bytes(self) -> int:
@@ -161,7 +164,7 @@ class MoveRequest:
                            relations=[r.to_proto(pb, self.width, self.height) for r in self.relations],
                            candidates=self.candidates, candidate=self.candidate, keep_size=self.keep_size)
         return pb.EditRequest(image=request_image_to_proto(pb, self), move=move, options=fill_options_to_proto(
-            pb, self.quality, self.seed, self.dilation_px, self.iterations))
+            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture))
 
 
 REPLACE_FITS = ("inside", "width", "height")  # ReplaceEdit.fit: REPLACE_FIT_INSIDE, _WIDTH, _HEIGHT
@@ -173,7 +176,8 @@ class ReplaceRequest:
     box by `fit` (aspect kept: "inside" as large as fits inside it, "width" as wide, "height" as tall), standing on
     its bottom edge, and pasted with its alpha.
 
-    width, height, channels, pixels, mask, target, dilation_px, quality, iterations, seed: as RemoveRequest's.
+    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, iterations, seed: as
+        RemoveRequest's.
     """
 
     width: int
@@ -188,12 +192,15 @@ class ReplaceRequest:
     iterations: int | None = None
     seed: int = 0
     fit: str = "inside"
+    fill: str | None = None
+    texture: float | None = None
 
     def check(self) -> None:
         _check_image(self.width, self.height, self.channels, self.pixels)
         _check_target(self.width, self.height, self.mask, self.target, "replacement")
         _check_source(self.source, "A replacement")
         _check_quality(self.quality)
+        _check_fill(self.fill, self.texture)
         if self.fit not in REPLACE_FITS:
             raise InvalidRequestError(f"Unknown fit '{self.fit}'; use one of: {', '.join(REPLACE_FITS)}")
 
@@ -206,7 +213,7 @@ class ReplaceRequest:
                                  source=self.source.to_proto(pb),
                                  fit=getattr(pb, f"REPLACE_FIT_{self.fit.upper()}"))
         return pb.EditRequest(image=request_image_to_proto(pb, self), replace=replace, options=fill_options_to_proto(
-            pb, self.quality, self.seed, self.dilation_px, self.iterations))
+            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture))
 
 
 @dataclass(frozen=True)

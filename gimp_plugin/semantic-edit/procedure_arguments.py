@@ -13,10 +13,14 @@ from gi.repository import Gimp  # noqa: E402
 
 from paste_requests import DEFAULT_CANDIDATES, MAX_CANDIDATES, REPLACE_FITS  # noqa: E402
 from placing import NO_RELATION, PREDICATE_NICKS, RELATION_SLOTS  # noqa: E402
-from semantic_edit_client import DEFAULT_ADDRESS, QUALITY_PRESETS  # noqa: E402
+from semantic_edit_client import DEFAULT_ADDRESS, FILL_METHODS, QUALITY_PRESETS  # noqa: E402
 
 DEFAULT_SCORE_THRESHOLD = 0.5  # the server's default
 MAX_SEED = 2**31 - 1  # a GIMP int argument
+FILL_CHOICES = {"synthesis": ("Synthesis", "Structure and the photo's own texture, seconds"),
+                "dip": ("DIP", "SIMBIL's background-guided Deep Image Prior, minutes without a GPU")}
+DEFAULT_FILL = FILL_METHODS[0]  # the server's default
+PRESET_TEXTURE = -1.0  # "texture" below 0: the preset's (0.75)
 
 
 def choice(options) -> "Gimp.Choice":
@@ -56,12 +60,19 @@ def dilation_and_quality_arguments(procedure, flags) -> None:
         "quality", "_Quality", "Speed against quality of the fill", choice([
             (preset, preset.capitalize(), f"The server's '{preset}' preset") for preset in QUALITY_PRESETS
         ]), "balanced", flags)
+    procedure.add_choice_argument(
+        "fill", "Fill met_hod", "How the hole is filled", choice([
+            (method, *FILL_CHOICES[method]) for method in FILL_METHODS]), DEFAULT_FILL, flags)
+    procedure.add_double_argument(
+        "texture", "Te_xture", "Synthesis only, 0..1: how much detail copied from the photo's own patches replaces "
+        "the smooth structure fill (0 = smooth, the lowest error; 1 = as detailed as the surroundings); -1 = the "
+        "preset's (1)", PRESET_TEXTURE, 1.0, PRESET_TEXTURE, flags)
 
 
 def iterations_argument(procedure, flags) -> None:
     procedure.add_int_argument(
-        "iterations", "_Iterations", "Optimisation steps instead of the preset's; 0 = the preset's",
-        0, 20000, 0, flags)
+        "iterations", "_Iterations", "Steps instead of the preset's: the DIP's optimisation steps, or the "
+        "synthesis' EM iterations per pyramid level; 0 = the preset's", 0, 20000, 0, flags)
 
 
 def seed_argument(procedure, flags, what: str) -> None:

@@ -20,7 +20,7 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 
 import mask_bytes  # noqa: E402
 from semantic_edit_client import (  # noqa: E402
-    QUALITY_PRESETS, EditResult, ObjectNotFoundError, ObjectTarget, Progress, Region, RemoveRequest,
+    FILL_METHODS, QUALITY_PRESETS, EditResult, ObjectNotFoundError, ObjectTarget, Progress, Region, RemoveRequest,
     SemanticEditClient, SemanticEditClientError, parse_address)
 
 TARGET_SELECTION = "selection"
@@ -49,7 +49,11 @@ class RemoveSettings:
     dilation_px: pixels the hole reaches beyond the object; None lets the server choose.
     quality: "fast", "balanced" or "best".
     server: "host:port" of the Semantic Edit server.
-    iterations: optimisation steps instead of the preset's; None keeps the preset's.
+    iterations: steps instead of the preset's (the DIP's optimisation steps, or the synthesis' EM iterations per
+        pyramid level); None keeps the preset's.
+    fill: how the hole is filled: "synthesis" (seconds) or "dip" (SIMBIL's background-guided DIP, minutes on a CPU).
+    texture: synthesis only, 0..1: how much of the photo's own detail replaces the smooth structure fill; None keeps
+        the preset's (0.75).
     class_name: the class to remove for target "class" (required) and "selection-hint" ("" = any class).
     instance: which one of the class for target "class", from 1 left to right; 0 = every one.
     score_threshold, max_objects: how the server detects objects for "class" and "selection-hint" (as in Detect
@@ -66,6 +70,8 @@ class RemoveSettings:
     instance: int = 0
     score_threshold: float = 0.5
     max_objects: int = 0
+    fill: str = "synthesis"
+    texture: float | None = None
 
 
 def settings_from_config(config) -> RemoveSettings:
@@ -74,14 +80,20 @@ def settings_from_config(config) -> RemoveSettings:
 
 
 def fill_from_config(config) -> dict[str, Any]:
-    """How a hole is filled (remove, move, replace): the "dilation", "quality" and "iterations" arguments, checked,
-    as the keyword arguments dilation_px, quality, iterations of RemoveSettings; raises PluginError."""
+    """How a hole is filled (remove, move, replace): the "dilation", "quality", "fill", "texture" and "iterations"
+    arguments, checked, as the keyword arguments dilation_px, quality, fill, texture, iterations of RemoveSettings;
+    raises PluginError."""
     quality = config.get_property("quality")
-    if quality not in QUALITY_PRESETS:
+    if quality not in QUALITY_PRESETS:  # GIMP only warns about an unknown choice and runs with the default
         raise PluginError(f"quality must be one of: {', '.join(QUALITY_PRESETS)}; got '{quality}'")
+    fill = config.get_property("fill")
+    if fill not in FILL_METHODS:
+        raise PluginError(f"fill must be one of: {', '.join(FILL_METHODS)}; got '{fill}'")
     dilation = config.get_property("dilation")
+    texture = config.get_property("texture")
     iterations = config.get_property("iterations")
-    return {"dilation_px": None if dilation < 0 else dilation, "quality": quality, "iterations": iterations or None}
+    return {"dilation_px": None if dilation < 0 else dilation, "quality": quality, "fill": fill,
+            "texture": None if texture < 0 else texture, "iterations": iterations or None}
 
 
 def target_from_config(config) -> dict[str, Any]:
@@ -330,6 +342,13 @@ def run_edit(server: str, call: Callable[[SemanticEditClient, Callable[[Progress
     return result
 
 
+def fill_text(settings) -> str:
+    """How the hole was filled, for the "done" line: "fill synthesis (texture 0.5)", "fill dip"."""
+    with_texture = settings.texture is not None and settings.fill == "synthesis"
+    texture = f" (texture {settings.texture:g})" if with_texture else ""
+    return f"fill {settings.fill}{texture}"
+
+
 def result_log(result: EditResult, summary: str) -> str:
     """The "done" line: what the edit did, the objects a class or box target named, the server's time per stage."""
     spent = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
@@ -346,10 +365,11 @@ def remove_object(image, drawables, settings: RemoveSettings,
     pixels, channels = read_pixels(layer)
     request = RemoveRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
                             mask=mask, target=target, dilation_px=settings.dilation_px, quality=settings.quality,
-                            iterations=settings.iterations)
+                            fill=settings.fill, texture=settings.texture, iterations=settings.iterations)
     result = run_edit(settings.server, lambda client, on_progress: client.remove(request, on_progress=on_progress),
                       f"Removing the object from '{layer.get_name()}'", client_factory, log)
     if log is not None:
-        log(result_log(result, f"{result.iterations} iterations, dilation {result.dilation_px} px"))
+        log(result_log(result, f"{fill_text(settings)}, {result.iterations} iterations, dilation "
+                               f"{result.dilation_px} px"))
     return insert_result(image, layer, result, f"Remove: {label}", f"{layer.get_name()} (object removed)",
                          REMOVE_MASK_LAYERS)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from paste_requests import ReplaceRequest  # noqa: E402
 from placing import PASTE_MASK_LAYERS, seed_from_config, source_object  # noqa: E402
 from remove_object import (  # noqa: E402
-    edit_target, fill_from_config, insert_result, read_pixels, result_log, run_edit, source_layer,
+    edit_target, fill_from_config, fill_text, insert_result, read_pixels, result_log, run_edit, source_layer,
     target_from_config)
 from semantic_edit_client import SemanticEditClient  # noqa: E402
 
@@ -27,8 +27,8 @@ class ReplaceSettings:
         source's image marking the object (white = object), needed when the source layer has no alpha channel.
     fit: how the new object is sized from the old one's box: "inside", "width" or "height" (ReplaceRequest).
     seed: the fill's random seed.
-    target, mask_layer, server, class_name, instance, score_threshold, max_objects, dilation_px, quality,
-        iterations: as RemoveSettings'.
+    target, mask_layer, server, class_name, instance, score_threshold, max_objects, dilation_px, quality, fill,
+        texture, iterations: as RemoveSettings'.
     """
 
     target: str
@@ -40,6 +40,8 @@ class ReplaceSettings:
     seed: int = 0
     dilation_px: int | None = None
     quality: str = "balanced"
+    fill: str = "synthesis"
+    texture: float | None = None
     iterations: int | None = None
     class_name: str = ""
     instance: int = 0
@@ -65,14 +67,15 @@ def replace_object(image, drawables, settings: ReplaceSettings,
     pixels, channels = read_pixels(layer)
     request = ReplaceRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
                              mask=mask, target=target, source=source, dilation_px=settings.dilation_px,
-                             quality=settings.quality, iterations=settings.iterations, seed=settings.seed,
-                             fit=settings.fit)
+                             quality=settings.quality, fill=settings.fill, texture=settings.texture,
+                             iterations=settings.iterations, seed=settings.seed, fit=settings.fit)
     if log is not None:
         log(f"replace '{label}' with '{source_name}' ({source.width}x{source.height}, {source.channels} channels"
             f"{', with a mask' if source.mask is not None else ''})")
     result = run_edit(settings.server, lambda client, on_progress: client.replace(request, on_progress=on_progress),
                       f"Replacing the object in '{layer.get_name()}' with '{source_name}'", client_factory, log)
     if log is not None:
-        log(result_log(result, f"{result.iterations} iterations, dilation {result.dilation_px} px"))
+        log(result_log(result, f"{fill_text(settings)}, {result.iterations} iterations, dilation "
+                               f"{result.dilation_px} px"))
     return insert_result(image, layer, result, f"Replace: {label} with {source_name}",
                          f"{layer.get_name()} (object replaced)", PASTE_MASK_LAYERS)

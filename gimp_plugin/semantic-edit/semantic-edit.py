@@ -12,15 +12,16 @@
 #
 # Run them from a script like any procedure:
 #   proc = Gimp.get_pdb().lookup_procedure("semantic-edit-remove"); cfg = proc.create_config(); ...; proc.run(cfg)
-# semantic-edit-remove: target, mask-layer, class-name, instance, dilation, quality, score-threshold, max-objects,
-#   server, iterations; returns result-layer.
+# semantic-edit-remove: target, mask-layer, class-name, instance, dilation, quality, fill, texture, score-threshold,
+#   max-objects, server, iterations; returns result-layer.
 # semantic-edit-recolor: target, mask-layer, class-name, instance, color (a GeglColor), strength, lightness, edge,
 #   score-threshold, max-objects, server; returns result-layer.
 # semantic-edit-move: target, mask-layer, class-name, instance, relation-N / reference-layer-N / reference-class-N
 #   (N = 1..3; relation "none" or a predicate such as "left-of"), object-class, candidates, candidate, keep-size,
-#   dilation, quality, iterations, seed, score-threshold, max-objects, server; returns result-layer, placements.
-# semantic-edit-replace: target, mask-layer, class-name, instance, source-layer, source-mask-layer, dilation,
-#   quality, iterations, seed, score-threshold, max-objects, server; returns result-layer.
+#   dilation, quality, fill, texture, iterations, seed, score-threshold, max-objects, server; returns result-layer,
+#   placements.
+# semantic-edit-replace: target, mask-layer, class-name, instance, source-layer, source-mask-layer, fit, dilation,
+#   quality, fill, texture, iterations, seed, score-threshold, max-objects, server; returns result-layer.
 # semantic-edit-add: source-layer, source-mask-layer, source-class, relation-N / reference-layer-N /
 #   reference-class-N, candidates, candidate, keep-size, seed, score-threshold, max-objects, server; returns
 #   result-layer, placements.
@@ -66,11 +67,12 @@ DETECTION_FIELDS = ["score-threshold", "max-objects", "server"]
 RELATION_FIELDS = [f"{name}-{slot}" for slot in range(1, RELATION_SLOTS + 1)
                    for name in ("relation", "reference-layer", "reference-class")]
 PLACEMENT_FIELDS = ["candidates", "candidate", "keep-size"]
-DIALOG_FIELDS = [*TARGET_FIELDS, "dilation", "quality", *DETECTION_FIELDS]
+FILL_FIELDS = ["dilation", "quality", "fill", "texture"]
+DIALOG_FIELDS = [*TARGET_FIELDS, *FILL_FIELDS, *DETECTION_FIELDS]
 RECOLOR_DIALOG_FIELDS = [*TARGET_FIELDS, "color", "strength", "lightness", "edge", *DETECTION_FIELDS]
-MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, "dilation", "quality",
-                      "seed", *DETECTION_FIELDS]
-REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit", "dilation", "quality", "seed",
+MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, *FILL_FIELDS, "seed",
+                      *DETECTION_FIELDS]
+REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit", *FILL_FIELDS, "seed",
                          *DETECTION_FIELDS]
 ADD_DIALOG_FIELDS = ["source-layer", "source-mask-layer", "source-class", *RELATION_FIELDS, *PLACEMENT_FIELDS,
                      "seed", *DETECTION_FIELDS]
@@ -234,10 +236,12 @@ class SemanticEdit(Gimp.PlugIn):
             name, run_remove, "Remove Object...",
             "Remove an object and fill its place from the image's own background",
             "Sends the active layer and the object's mask (the selection, or a mask layer where white = object) "
-            "to the Semantic Edit server, which fills the hole by background-guided internal learning. Or names the "
-            "object by class ('person', the 2nd person) or by the selection's box, and the server finds it. The "
-            "result arrives as a new layer group above the layer: the edited pixels plus the object and hole masks "
-            "(hidden). The layer itself is never changed. Needs a running server: `semantic-edit serve`.")
+            "to the Semantic Edit server, which fills the hole from the image itself: by default its structure and "
+            "the photo's own texture (seconds), or by SIMBIL's background-guided Deep Image Prior (fill DIP: "
+            "minutes without a GPU). Or names the object by class ('person', the 2nd person) or by the selection's "
+            "box, and the server finds it. The result arrives as a new layer group above the layer: the edited "
+            "pixels plus the object and hole masks (hidden). The layer itself is never changed. Needs a running "
+            "server: `semantic-edit serve`.")
         flags = GObject.ParamFlags.READWRITE
         arguments.target_arguments(procedure, flags)
         arguments.dilation_and_quality_arguments(procedure, flags)

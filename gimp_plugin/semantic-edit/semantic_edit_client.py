@@ -28,6 +28,9 @@ EDIT_TIMEOUT_S = 6 * 3600.0  # a "best" removal of a large object on a CPU can t
 CLIENT_MAX_MESSAGE_BYTES = 2**31 - 1
 REQUEST_OVERHEAD_BYTES = 4096  # proto framing and options around the pixel and mask bytes
 QUALITY_PRESETS = ("fast", "balanced", "best")
+# EditOptions.fill, by name (ServerInfo.fill_methods), the server's default first: "synthesis" (structure and the
+# photo's own texture, seconds on a CPU) or "dip" (SIMBIL's background-guided Deep Image Prior, minutes on a CPU).
+FILL_METHODS = ("synthesis", "dip")
 MAX_EDGE_PX = 64  # the server's limit on a recolour's soft edge (RecolorEdit, EditOptions.dilation_px)
 # How much of the progress bar each stage fills: (start, end). "queued" stays at 0 while jobs wait ahead; "detect"
 # runs only for targets named by class or box.
@@ -117,6 +120,7 @@ class ServerInfo:
     max_pixels: int
     max_message_bytes: int
     models: tuple[ModelInfo, ...] = ()
+    fill_methods: tuple[str, ...] = ()  # empty: a server older than EditOptions.fill (it always fills by DIP)
 
 
 def _check_image(width: int, height: int, channels: int, pixels: bytes) -> None:
@@ -183,6 +187,13 @@ def _check_quality(quality: str) -> None:
         raise InvalidRequestError(f"Unknown quality '{quality}'; use one of: {', '.join(QUALITY_PRESETS)}")
 
 
+def _check_fill(fill: str | None, texture: float | None) -> None:
+    if fill is not None and fill not in FILL_METHODS:
+        raise InvalidRequestError(f"Unknown fill '{fill}'; use one of: {', '.join(FILL_METHODS)}")
+    if texture is not None and not 0.0 <= texture <= 1.0:  # also refuses NaN
+        raise InvalidRequestError(f"The texture must be between 0 and 1; got {texture}")
+
+
 def _check_target(width: int, height: int, mask: bytes | None, target: ObjectTarget | None, edit: str) -> None:
     if (mask is None) == (target is None):
         raise InvalidRequestError(f"A {edit} needs exactly one of a mask and an object target")
@@ -203,7 +214,11 @@ class RemoveRequest:
     target: the object named by class and/or box, found by the server; or None with a `mask`.
     dilation_px: how far the hole reaches beyond the object, 0..256; None lets the server choose.
     quality: "fast", "balanced" or "best".
-    iterations: optimisation steps instead of the preset's; None keeps the preset's.
+    fill: how the hole is filled, one of FILL_METHODS ("synthesis", "dip"); None = the server's default (synthesis).
+    texture: synthesis only, 0..1: how much detail copied from the photo's own patches replaces the smooth structure
+        fill (0 = smooth, the lowest error; 1 = as detailed as the surroundings); None = the preset's (0.75).
+    iterations: steps instead of the preset's (the DIP's optimisation steps, or the synthesis' EM iterations per
+        pyramid level); None keeps the preset's.
     seed: random seed; same seed, same device, same request: same pixels.
     """
 
@@ -217,12 +232,15 @@ class RemoveRequest:
     iterations: int | None = None
     seed: int = 0
     target: ObjectTarget | None = None
+    fill: str | None = None
+    texture: float | None = None
 
     def check(self) -> None:
         """Raises InvalidRequestError when the sizes do not add up (caught here, before anything is sent)."""
         _check_image(self.width, self.height, self.channels, self.pixels)
         _check_target(self.width, self.height, self.mask, self.target, "removal")
         _check_quality(self.quality)
+        _check_fill(self.fill, self.texture)
 
     @property
     def payload_bytes(self) -> int:
@@ -290,7 +308,8 @@ class RemoveResult:
     masks: name -> region.width x region.height bytes, 255 = inside: "object" (the target as given), "hole" (removal,
         move, replace: what was filled), "placed" (move, replace, add: where the pasted object is now), "edge"
         (recolour: the object grown by the soft edge).
-    iterations: the optimisation steps the fill ran (0 for a recolour and an add).
+    iterations: the steps the fill ran: the DIP's optimisation steps, or the synthesis' EM iterations at the finest
+        level (0 when it copied no texture); 0 for a recolour and an add.
     dilation_px: how far the hole reached beyond the object; for a recolour, the soft edge's width.
     placements: move and add: every placement the position model considered, best first; the request's
         `candidate` (or the last one, when the model found fewer) is the one used.
@@ -441,13 +460,18 @@ def target_to_proto(pb, width: int, height: int, mask: bytes | None, target: Obj
     return pb.Target(class_target=class_target, detection=detection)
 
 
-def fill_options_to_proto(pb, quality: str, seed: int, dilation_px: int | None, iterations: int | None):
+def fill_options_to_proto(pb, quality: str, seed: int, dilation_px: int | None, iterations: int | None,
+                          fill: str | None = None, texture: float | None = None):
     """EditOptions for the edits that fill a hole (remove, move, replace); None leaves a value to the server."""
     options = pb.EditOptions(quality=quality, seed=seed)
     if dilation_px is not None:
         options.dilation_px = dilation_px
     if iterations is not None:
         options.iterations = iterations
+    if fill is not None:
+        options.fill = getattr(pb, f"FILL_METHOD_{fill.upper()}")
+    if texture is not None:
+        options.texture = texture
     return options
 
 
@@ -501,7 +525,8 @@ class SemanticEditClient:
             version=info.version, device_kind=info.device.kind, device_name=info.device.name,
             edits=tuple(info.edits), quality_presets=tuple(info.quality_presets),
             max_pixels=info.limits.max_pixels, max_message_bytes=info.limits.max_message_bytes,
-            models=tuple(ModelInfo(m.name, m.task, m.available, m.detail, tuple(m.classes)) for m in info.models))
+            models=tuple(ModelInfo(m.name, m.task, m.available, m.detail, tuple(m.classes)) for m in info.models),
+            fill_methods=tuple(info.fill_methods))
 
     def _check_size(self, info: ServerInfo, size: int) -> None:
         if info.max_message_bytes and size > info.max_message_bytes:
@@ -545,6 +570,12 @@ class SemanticEditClient:
                 f"The server at {self.address} (version {info.version}) does not offer {edit_text}; "
                 f"it offers: {', '.join(info.edits) or 'nothing'}. Update the Semantic Edit server, or start one "
                 "of this plug-in's version.")
+        fill = getattr(request, "fill", None)
+        if fill is not None and fill not in info.fill_methods:  # an older server ignores EditOptions.fill
+            raise InvalidRequestError(
+                f"The server at {self.address} (version {info.version}) does not offer the fill '{fill}'; it offers: "
+                f"{', '.join(info.fill_methods) or 'only its own (an older server)'}. Update the Semantic Edit "
+                "server, or start one of this plug-in's version.")
         self._check_size(info, request.payload_bytes + REQUEST_OVERHEAD_BYTES)
         stream = self._stub.Edit(self._request_to_proto(request), timeout=self.edit_timeout_s)
         try:
@@ -634,7 +665,7 @@ class SemanticEditClient:
                 remove=pb.RemoveEdit(target=target_to_proto(pb, request.width, request.height, request.mask,
                                                             request.target)),
                 options=fill_options_to_proto(pb, request.quality, request.seed, request.dilation_px,
-                                              request.iterations))
+                                              request.iterations, request.fill, request.texture))
         return request.to_proto(pb)  # paste_requests: MoveRequest, ReplaceRequest, AddRequest
 
     def _result_from_proto(self, result, channels: int) -> RemoveResult:
@@ -682,7 +713,8 @@ class SemanticEditClient:
         if code == codes.CANCELLED:
             return EditCancelledError(details or "The edit was cancelled")
         if code == codes.DEADLINE_EXCEEDED:
-            return ServerError(f"The server at {self.address} did not finish in time; try quality 'fast'")
+            return ServerError(f"The server at {self.address} did not finish in time; try the fill 'synthesis' or "
+                               "quality 'fast'")
         if code == codes.UNIMPLEMENTED:
             return ServerError(f"The server at {self.address} is not a Semantic Edit server of a matching version")
         name = code.name if code is not None else "UNKNOWN"

@@ -15,7 +15,7 @@ from semantic_edit.v1 import semantic_edit_pb2 as pb
 from ..errors import InvalidInputError
 from ..pipeline.edit_spec import EditResultOf, result_masks
 from ..pipeline.masks import Region
-from ..pipeline.options import DEFAULT_PRESET, GuidanceMode, GuidanceStatistic, RemoveOptions
+from ..pipeline.options import DEFAULT_FILL, DEFAULT_PRESET, FillMethod, GuidanceMode, GuidanceStatistic, RemoveOptions
 from ..pipeline.pasting import PasteResult
 from ..pipeline.recolor import RecolorResult
 from ..pipeline.remove import RemoveResult
@@ -32,6 +32,11 @@ GUIDANCE_STATISTICS = {
     pb.GUIDANCE_STATISTIC_UNSPECIFIED: GuidanceStatistic.MEDIAN,
     pb.GUIDANCE_STATISTIC_MEDIAN: GuidanceStatistic.MEDIAN,
     pb.GUIDANCE_STATISTIC_MEAN: GuidanceStatistic.MEAN,
+}
+FILL_METHODS = {
+    pb.FILL_METHOD_UNSPECIFIED: DEFAULT_FILL,
+    pb.FILL_METHOD_SYNTHESIS: FillMethod.SYNTHESIS,
+    pb.FILL_METHOD_DIP: FillMethod.DIP,
 }
 
 
@@ -88,9 +93,13 @@ def options_from_proto(options: pb.EditOptions) -> RemoveOptions:
     if options.guidance_statistic not in GUIDANCE_STATISTICS:
         raise InvalidInputError(f"unknown guidance statistic {options.guidance_statistic}: use "
                                 "GUIDANCE_STATISTIC_MEDIAN or GUIDANCE_STATISTIC_MEAN")
+    if options.fill not in FILL_METHODS:
+        raise InvalidInputError(f"unknown fill method {options.fill}: use FILL_METHOD_SYNTHESIS or FILL_METHOD_DIP")
     return RemoveOptions(
         dilation_px=None if dilation == -1 else dilation,
         quality=options.quality or DEFAULT_PRESET,
+        fill=FILL_METHODS[options.fill],
+        texture=float(options.texture) if options.HasField("texture") else None,
         iterations=options.iterations or None,
         seed=options.seed,
         guidance_weight=float(weight),
@@ -103,12 +112,16 @@ def options_to_proto(options: RemoveOptions) -> pb.EditOptions:
     mode = {GuidanceMode.WHOLE_HOLE: pb.GUIDANCE_MODE_WHOLE_HOLE, GuidanceMode.PER_ROW: pb.GUIDANCE_MODE_PER_ROW}
     statistic = {GuidanceStatistic.MEDIAN: pb.GUIDANCE_STATISTIC_MEDIAN,
                  GuidanceStatistic.MEAN: pb.GUIDANCE_STATISTIC_MEAN}
+    fill = {FillMethod.SYNTHESIS: pb.FILL_METHOD_SYNTHESIS, FillMethod.DIP: pb.FILL_METHOD_DIP}
     proto_options = pb.EditOptions(
         dilation_px=-1 if options.dilation_px is None else options.dilation_px,
         quality=options.quality, seed=options.seed, guidance_weight=options.guidance_weight,
-        guidance_mode=mode[options.guidance_mode], guidance_statistic=statistic[options.guidance_statistic])
+        guidance_mode=mode[options.guidance_mode], guidance_statistic=statistic[options.guidance_statistic],
+        fill=fill[options.fill])
     if options.iterations is not None:
         proto_options.iterations = options.iterations
+    if options.texture is not None:
+        proto_options.texture = options.texture
     return proto_options
 
 

@@ -17,7 +17,7 @@ from ..device import ComputeDevice
 from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
 from ..pipeline.detect import detect_scene
 from ..pipeline.edit_spec import EDITS, EditModels, run_edit
-from ..pipeline.options import PRESETS
+from ..pipeline.options import DEFAULT_FILL, PRESETS, FillMethod
 from ..pipeline.remove import STAGE_QUEUED
 from ..placement.predict import PositionPredictor
 from ..placement.vocabulary import PREDICATES
@@ -88,8 +88,11 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             version=__version__,
             device=pb.DeviceInfo(kind=self.device.kind, name=self.device.name),
             edits=list(EDITS),
-            models=[pb.ModelInfo(name="background-guided-dip", task="inpainting", available=True,
-                                 detail="fitted to each image at request time; needs no weights"),
+            models=[pb.ModelInfo(name="internal-synthesis", task="inpainting", available=True,
+                                 detail="the default fill: harmonic and frequency extrapolation for the structure, "
+                                        "the photo's own patches for the texture; needs no weights"),
+                    pb.ModelInfo(name="background-guided-dip", task="inpainting", available=True,
+                                 detail="fill 'dip': fitted to each image at request time; needs no weights"),
                     self._segmentation_info(),
                     pb.ModelInfo(name="position-lstm", task="placement", available=True,
                                  detail=f"weights loaded from {self.placement.weights_path}")],
@@ -97,6 +100,7 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
                              max_queued_jobs=self.config.max_queued_jobs),
             quality_presets=list(PRESETS),
             predicates=list(PREDICATES),
+            fill_methods=[DEFAULT_FILL.value, *(m.value for m in FillMethod if m != DEFAULT_FILL)],
         )
 
     def _submit(self, job: Job, context: grpc.ServicerContext) -> int:

@@ -215,7 +215,12 @@ def case_registered():
         recolor["defaults"] = {name: config.get_property(name) for name in ("strength", "lightness", "edge")}
         config.set_property("strength", 1.5)  # out of range: GObject warns and keeps the value
         recolor["strength_after_setting_1.5"] = config.get_property("strength")
-    return {**registration(PROCEDURE), "detect": registration(DETECT_PROCEDURE), "recolor": recolor,
+    remove = registration(PROCEDURE)
+    if remove["registered"]:
+        config = Gimp.get_pdb().lookup_procedure(PROCEDURE).create_config()
+        remove["defaults"] = {name: config.get_property(name) for name in ("fill", "texture", "iterations",
+                                                                           "dilation")}
+    return {**remove, "detect": registration(DETECT_PROCEDURE), "recolor": recolor,
             **{edit: registration(name) for edit, name in PASTE_PROCEDURES.items()}}
 
 
@@ -434,11 +439,12 @@ def case_add():
 
 
 def case_long_job():
-    # For the cancellation test: a job far longer than the test waits; pytest kills GIMP while it runs.
+    # For the cancellation test: a job far longer than the test waits (long_fill "dip": long_iterations DIP steps);
+    # pytest kills GIMP while it runs.
     image = load(CONFIG["image"])
     select_ellipse(image, CONFIG["disc_box"])
     return edit_case(image, image.get_layers()[0], target="selection", server=CONFIG["server"],
-                     iterations=CONFIG["long_iterations"])
+                     fill=CONFIG["long_fill"], iterations=CONFIG["long_iterations"])
 
 
 CASES = {name[len("case_"):]: function for name, function in list(globals().items()) if name.startswith("case_")}
