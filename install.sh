@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 usage() {
   cat <<'TXT'
 Usage: ./install.sh [options]
-  --dev                        also install what the tests need (pytest)
+  --dev                        also install what the tests and benchmarks need (pytest, OpenCV with contrib)
   --python PY                  Python (3.10 or newer) to build .venv with (default: python3)
   --no-plugin                  do not install the GIMP plug-in
   --gimp-plugins-dir DIR       install the plug-in into DIR (e.g. a GIMP in another root, a Flatpak's folder)
@@ -58,7 +58,14 @@ fi
 echo "== Installing pinned dependencies (PyTorch is large: several GB on the first run)"
 PIP=("$PY" -m pip install --disable-pip-version-check -q -c constraints.txt)
 "${PIP[@]}" -r requirements.txt -r requirements-build.txt
-[ "$DEV" = 1 ] && "${PIP[@]}" -r requirements-dev.txt
+if [ "$DEV" = 1 ]; then
+  # The benchmarks' OpenCV is opencv-contrib-python-headless (xphoto's FSR and shift-map); it replaces, never joins,
+  # the plain opencv-python-headless an older checkout installed: two OpenCVs in one venv break each other.
+  if "$PY" -m pip show -q opencv-python-headless >/dev/null 2>&1; then
+    "$PY" -m pip uninstall -y -q opencv-python-headless
+  fi
+  "${PIP[@]}" -r requirements-dev.txt
+fi
 
 echo "== Generating the gRPC code from protos/"
 "$PY" -m inference_server.build_protos > /dev/null

@@ -1,12 +1,10 @@
+"""Shared fixtures. The server's modules are imported inside the fixtures that need them, so the tests that need no
+server (tests/test_cuda.py on a GPU machine, say) also run where the gRPC code is not generated."""
 from __future__ import annotations
 
-import grpc
 import pytest
 
-from inference_server.config import ServerConfig
 from inference_server.device import choose_device
-from inference_server.service.server import create_server, message_size_options
-from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 
 TEST_MAX_PIXELS = 128 * 128
 TEST_MAX_QUEUED_JOBS = 2
@@ -15,6 +13,9 @@ TEST_MAX_QUEUED_JOBS = 2
 @pytest.fixture(scope="module")
 def server_address():
     """A real server on a free loopback port, CPU, with small limits so the limit checks are cheap to reach."""
+    from inference_server.config import ServerConfig
+    from inference_server.service.server import create_server
+
     config = ServerConfig(port=0, device="cpu", max_pixels=TEST_MAX_PIXELS, max_queued_jobs=TEST_MAX_QUEUED_JOBS)
     server, port = create_server(config, choose_device("cpu"))
     yield f"127.0.0.1:{port}"
@@ -23,6 +24,11 @@ def server_address():
 
 @pytest.fixture
 def stub(server_address):
+    import grpc
+
+    from inference_server.service.server import message_size_options
+    from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
+
     channel = grpc.insecure_channel(server_address, options=message_size_options(64 * 2**20))
     yield pb_grpc.SemanticEditStub(channel)
     channel.close()
@@ -42,6 +48,9 @@ def rigged_weights(tmp_path_factory):
 @pytest.fixture(scope="session")
 def detection_server_address(rigged_weights):
     """A real server with the rigged segmentation model loaded, CPU, small limits."""
+    from inference_server.config import ServerConfig
+    from inference_server.service.server import create_server
+
     config = ServerConfig(port=0, device="cpu", max_pixels=TEST_MAX_PIXELS, weights=rigged_weights,
                           detection_size=DETECTION_SIZE)
     server, port = create_server(config, choose_device("cpu"))

@@ -1,7 +1,7 @@
 """Edits against the scene generator's ground truth: move, replace, add and recolor, ours against a naive editor.
 
     .venv/bin/python tests/benchmarks/edit_benchmark.py [--sizes 64 128 256] [--scenes 8] \
-        [--edits move replace add recolor] [--iterations N] [--threads 1] [--json OUT]
+        [--edits move replace add recolor] [--quality PRESET] [--iterations N] [--threads 1] [--json OUT]
 
 Edits. For each edit kind, scenes random_scene(seed) with seeds 0, 1, .. get random_edit(spec, kind, seed=seed)
 until --scenes edits are found whose edited object is at least 90 % visible before and after the edit (and its
@@ -12,13 +12,15 @@ new object cut from the after-image with its visible mask (replace, add; source_
 colour's RGB (scenes.COLOURS). The ground truth is the after-image.
 
 Methods
-  ours: the pipeline's functions with quality "fast", seed 0, the server's other defaults:
+  ours: the pipeline's functions with the server's default preset (--quality), seed 0, and the hole filled as the
+      server fills it for a mask target (the mask used as drawn, no dilation):
       move     move_object (remove, position model's best candidate, scale to the predicted height, paste)
       replace  replace_object (remove, fit the source inside the old box on its ground line, paste)
       add      add_object (position model's best candidate, scale to its height, paste)
       recolor  recolor_object with RecolorOptions(colour=rgb)
-  ours, no guidance / ours, no dilation (move and replace, which fill a hole): RemoveOptions guidance_weight 0 /
-      dilation_px 0. Add and recolor fill no hole, so these ablations do not apply to them.
+  ours, DIP fill / ours, auto dilation (move and replace, which fill a hole): the old place filled by SIMBIL's
+      background-guided DIP (fill dip, quality fast) / with the mask grown by 8 % of the object's size, as for a
+      mask the segmentation model found. Add and recolor fill no hole, so these ablations do not apply to them.
   ours, fit width (replace): ReplaceOptions(fit="width"), the new object as wide as the old one instead of inside
       its box.
   naive: what an editor without the method does:
@@ -63,7 +65,7 @@ from removal_benchmark import Case, bounding_box, opencv_method, score, warm_up
 from inference_server.pipeline.add import AddOptions, add_object
 from inference_server.pipeline.masks import dilate
 from inference_server.pipeline.move import MoveOptions, move_object
-from inference_server.pipeline.options import RemoveOptions
+from inference_server.pipeline.options import DEFAULT_PRESET, PRESETS, FillMethod, RemoveOptions
 from inference_server.pipeline.paste import cut_out
 from inference_server.pipeline.pasting import PasteResult, source_cutout
 from inference_server.pipeline.remove import apply_patch
@@ -82,7 +84,7 @@ MIN_REFERENCE_VISIBLE = 0.5
 NAIVE_FILL_GROWTH_PX = 2
 POSITION_SIDE = 256  # position errors are in px at this side, as the position model's evaluation
 SHIFTS = {"left of": (-1, 0), "right of": (1, 0), "in front of": (0, 1), "behind": (0, -1)}  # naive move, x / y
-NAIVE, OURS, NO_GUIDANCE, NO_DILATION = "naive", "ours", "ours, no guidance", "ours, no dilation"
+NAIVE, OURS, DIP, AUTO_DILATION = "naive", "ours", "ours, DIP fill", "ours, auto dilation"
 FIT_WIDTH = "ours, fit width"
 
 
@@ -274,7 +276,8 @@ def naive_recolor(pair: RenderedEdit) -> Outcome:
 
 def build_methods(kind: str, remove: RemoveOptions, predictor: PositionPredictor,
                   device: torch.device) -> dict[str, Method]:
-    """naive, ours and (move, replace) the two ablations, for edits of `kind`."""
+    """naive, ours and (move, replace) the two ablations, for edits of `kind`. `remove` is how ours fills the hole
+    (a given mask: used as drawn, as the server does for a mask target)."""
     if kind == "move":
         ours = lambda options: ours_move(options, predictor, device)  # noqa: E731
     elif kind == "replace":
@@ -284,8 +287,8 @@ def build_methods(kind: str, remove: RemoveOptions, predictor: PositionPredictor
     else:
         return {NAIVE: naive_recolor, OURS: ours_recolor}
     methods = {NAIVE: naive_move if kind == "move" else naive_replace, OURS: ours(remove),
-               NO_GUIDANCE: ours(replace(remove, guidance_weight=0.0)),
-               NO_DILATION: ours(replace(remove, dilation_px=0))}
+               DIP: ours(replace(remove, fill=FillMethod.DIP, quality="fast")),
+               AUTO_DILATION: ours(replace(remove, dilation_px=None))}
     if kind == "replace":
         methods[FIT_WIDTH] = ours_replace(remove, device, fit="width")
     return methods
@@ -368,7 +371,7 @@ def markdown_table(rows: list[dict], kind: str) -> str:
     mine = [row for row in rows if row["edit"] == kind]
     columns = [c for c in COLUMNS if any(c[0] in row for row in mine)]
     count = len({row["scene_seed"] for row in mine})
-    note = "" if kind in HOLE_FILLING else " Ablations (no guidance, no dilation): not applicable, no hole is filled."
+    note = "" if kind in HOLE_FILLING else " Ablations (DIP fill, auto dilation): not applicable, no hole is filled."
     lines = [f"**{kind}** ({count} edits per size).{note}\n",
              "| size | method | " + " | ".join(title for _, title, _ in columns) + " |",
              "|---:|---|" + "---:|" * len(columns)]
@@ -388,9 +391,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scenes", type=int, default=8, help="edits per kind (the same at every size)")
     parser.add_argument("--edits", nargs="+", choices=EDITS, default=list(EDITS))
     parser.add_argument("--seed", type=int, default=0, help="first scene seed")
-    parser.add_argument("--iterations", type=int, help="DIP steps for move and replace (default: the fast preset's "
-                                                       "300 with its early stop)")
-    parser.add_argument("--device", default="cpu", help="torch device for the DIP fits, e.g. cpu or cuda")
+    parser.add_argument("--quality", choices=list(PRESETS), default=DEFAULT_PRESET,
+                        help="the preset ours fills holes with (default: the server's, %(default)s)")
+    parser.add_argument("--iterations", type=int, help="steps instead of the preset's (synthesis: EM iterations "
+                                                       "per level; the DIP ablation: DIP steps)")
+    parser.add_argument("--device", default="cpu", help="torch device for the fills, e.g. cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--json", type=Path, help="write settings, every edit's rows and the means here")
     return parser.parse_args(argv)
@@ -401,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    remove = RemoveOptions(quality="fast", seed=0, iterations=args.iterations)
+    remove = RemoveOptions(quality=args.quality, seed=0, iterations=args.iterations, dilation_px=0)
     predictor = PositionPredictor()
     warm_up(device)
     started, rows = time.perf_counter(), []
@@ -414,14 +419,14 @@ def main(argv: list[str] | None = None) -> None:
                     f"{r['method']} RoI MAE {r['roi_mae']:.2f}" for r in rows[-len(methods):]),
                     file=sys.stderr, flush=True)
     total = time.perf_counter() - started
-    print(f"quality fast, DIP steps {args.iterations or 'preset'}, device {device}, {torch.get_num_threads()} torch "
+    print(f"quality {args.quality}, steps {args.iterations or 'preset'}, device {device}, {torch.get_num_threads()} torch "
           f"thread(s); total {total / 60:.1f} min.\n")
     for kind in args.edits:
         print(markdown_table(rows, kind))
     if args.json:
         settings = {"command": " ".join(["python tests/benchmarks/edit_benchmark.py", *(argv or sys.argv[1:])]),
                     "sizes": args.sizes, "scenes": args.scenes, "edits": args.edits, "seed": args.seed,
-                    "iterations": args.iterations, "device": str(device), "torch_threads": torch.get_num_threads(),
+                    "quality": args.quality, "iterations": args.iterations, "device": str(device), "torch_threads": torch.get_num_threads(),
                     "torch": torch.__version__, "opencv": cv2.__version__, "python": platform.python_version(),
                     "machine": platform.processor() or platform.machine(), "total_seconds": total}
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""Ablation of the background guidance on synthetic scenes: the paper's mean colour against the median, lambda,
-dilation and per-row mode, scored by the hole's MAE against the generator's ground truth.
+"""Ablation of the DIP fill's background guidance (fill dip) on synthetic scenes: the paper's mean colour against the
+median, lambda, dilation and per-row mode, scored by the hole's MAE against the generator's ground truth.
 
     .venv/bin/python -m tests.benchmarks.guidance_ablation [--size 128] [--scenes 6] [--quality fast] [--threads 1]
                                                            [--variants paper median ...]
@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from inference_server.pipeline.options import GuidanceMode, GuidanceStatistic, RemoveOptions
+from inference_server.pipeline.options import FillMethod, GuidanceMode, GuidanceStatistic, RemoveOptions
 from inference_server.pipeline.remove import apply_patch, remove_object
 from inference_server.scenes import edit_remove, random_scene, render_edit
 
@@ -54,7 +54,7 @@ def main() -> None:
     scenes = list(cases(args.size, args.scenes))
     rows = []
     for name in args.variants:
-        options = RemoveOptions(quality=args.quality, **VARIANTS[name])
+        options = RemoveOptions(quality=args.quality, fill=FillMethod.DIP, **VARIANTS[name])
         started, errors = time.perf_counter(), []
         for image, truth, mask in scenes:
             result = remove_object(image, mask, options)
