@@ -182,7 +182,7 @@ def test_several_candidates_are_distinct_plausible_boxes(predictor):
     for box in boxes:
         assert 0 <= box[0] <= box[2] <= 1 and 0 <= box[1] <= box[3] <= 1
     assert all(c.all_satisfied for c in candidates)
-    ranking = [(sum(c.satisfied), c.log_density) for c in candidates]
+    ranking = [(sum(c.satisfied), c.clear, c.log_density) for c in candidates]
     assert ranking == sorted(ranking, reverse=True)
     assert predictor.candidates(placed, 5, seed=3) == candidates  # seeded
     assert predictor.place(placed, seed=3) == candidates[0]

@@ -7,8 +7,11 @@
 Held-out layouts: random_scene seeds 0 .. --scenes - 1 (training uses 2_000_000 and up). One sample per object
 (inference_server/placement/evaluation.py), scored twice: with the target's size given (a move) and without (an
 add). Methods: ground truth (the true box: how often the training labels themselves satisfy the image-plane rules),
-the model's point head (SIMBIL's estimate), the model's best-ranked candidate (what PositionPredictor.place
-returns), the rule baseline, and the training set's mean box. Prints a markdown table; --json writes all numbers.
+the model's point head (SIMBIL's estimate), the best-ranked candidate ranked without regard to overlaps (as before
+placement/overlap.py), the model's best-ranked candidate (what PositionPredictor.place returns: clear of the
+references it should not cover), the same with every other object of the scene named as an
+obstacle (scene known: what a caller that detected the scene can pass), the rule baseline, and the training set's
+mean box. Prints a markdown table; --json writes all numbers.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from inference_server.placement.rules import rule_placement
 from inference_server.placement.training_data import scene_layouts
 
 MODES = {"size_known": True, "size_unknown": False}
-METHODS = ("ground truth", "model: point head", "model: best candidate", "rules", "mean box")
+METHODS = ("ground truth", "model: point head", "model: best candidate, overlaps allowed", "model: best candidate",
+           "model: best candidate, scene known", "rules", "mean box")
 
 
 def evaluate(predictor: PositionPredictor, layouts: list, *, candidates: int = 4, log=print) -> dict:
@@ -40,10 +44,16 @@ def evaluate(predictor: PositionPredictor, layouts: list, *, candidates: int = 4
         start = time.perf_counter()
         ranked = [predictor.candidates(request, candidates, seed=index) for index, request in enumerate(requests)]
         seconds = (time.perf_counter() - start) / max(len(requests), 1)
+        scene_known = [predictor.place(sample.request, seed=index, others=sample.others)
+                       for index, sample in enumerate(samples)]
+        overlaps_allowed = [predictor.candidates(request, 1, seed=index, keep_clear=False)[0]
+                            for index, request in enumerate(requests)]
         boxes = {
             "ground truth": [sample.box for sample in samples],
             "model: point head": predictor.point_boxes(requests),
+            "model: best candidate, overlaps allowed": [placement.box for placement in overlaps_allowed],
             "model: best candidate": [placements[0].box for placements in ranked],
+            "model: best candidate, scene known": [placement.box for placement in scene_known],
             "rules": [rule_placement(request) for request in requests],
             "mean box": [mean_box] * len(samples),
         }
@@ -62,11 +72,13 @@ def markdown(metrics: dict) -> str:
     for mode, result in metrics["modes"].items():
         lines += [f"**{mode.replace('_', ' ')}** ({result['methods']['rules']['samples']} targets, "
                   f"{metrics['scenes']} held-out scenes, 256 x 256 px)", "",
-                  "| method | MAE box px | MAE centre px | all relations satisfied | triplets satisfied |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
+                  "| method | MAE box px | MAE centre px | all relations satisfied | triplets satisfied | "
+                  "overlapping another object |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for name, m in result["methods"].items():
             lines.append(f"| {name} | {m['mae_box_px']:.2f} | {m['mae_centre_px']:.2f} | "
-                         f"{100 * m['all_satisfied']:.1f}% | {100 * m['triplets_satisfied']:.1f}% |")
+                         f"{100 * m['all_satisfied']:.1f}% | {100 * m['triplets_satisfied']:.1f}% | "
+                         f"{100 * m['overlapping']:.1f}% |")
         d = result["diversity"]
         lines += ["", f"{metrics['candidates']} candidates per request: {100 * d['candidates_all_satisfied']:.1f}% "
                   f"satisfy every relation, centres {d['mean_pairwise_centre_distance_px']:.1f} px apart on "

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..placement.predict import PositionPredictor
-from ..placement.vocabulary import PlacementRequest, Triplet
+from ..placement.vocabulary import Box01, PlacementRequest, Triplet
 from .move import check_candidates, choose_placement
 from .paste import Cutout
 from .pasting import STAGE_PASTE, STAGE_PLACE, PasteResult, box_on_ground_line, paste_scaled
@@ -39,8 +39,9 @@ class AddOptions:
 
 def add_object(image: np.ndarray, source: Cutout, object_class: str, relations: Sequence[Triplet],
                predictor: PositionPredictor, options: AddOptions = AddOptions(), *,
-               progress: ProgressReport | None = None) -> PasteResult:
-    """Pastes `source` into `image` ((H, W, 3|4) uint8) where `relations` (to objects in the image) hold."""
+               progress: ProgressReport | None = None, others: Sequence[Box01] = ()) -> PasteResult:
+    """Pastes `source` into `image` ((H, W, 3|4) uint8) where `relations` (to objects in the image) hold, clear of
+    the `others` boxes (0..1: further objects in the image) as of the references (placement/overlap.py)."""
     if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
         raise InvalidInputError(f"the image must be 8-bit RGB or RGBA; got shape {image.shape}, {image.dtype}")
     options = options.validated()
@@ -50,7 +51,8 @@ def add_object(image: np.ndarray, source: Cutout, object_class: str, relations: 
     started = time.perf_counter()
     report(STAGE_PLACE, 0, 1, "Finding a place for the object")
     request = PlacementRequest(object_class, tuple(relations))  # no size: the model predicts it for the place
-    placement, candidates = choose_placement(predictor, request, options.candidates, options.candidate, options.seed)
+    placement, candidates = choose_placement(predictor, request, options.candidates, options.candidate, options.seed,
+                                             others)
     box = box_on_ground_line(placement.box, source.size, (width, height), keep_size=options.keep_size)
     report(STAGE_PLACE, 1, 1, "Finding a place for the object")
     place_seconds = time.perf_counter() - started

@@ -101,6 +101,9 @@ class ResolvedTarget:
     class_name: str | None
 
 
+SAME_OBJECT_IOU = 0.5  # a detection with this much overlap with a target's mask is that target
+
+
 class TargetResolver:
     """Resolves several targets of one image (an edit's target and its references) with one detection per set of
     detection settings. segmenter may be None when every target is a mask."""
@@ -127,3 +130,21 @@ class TargetResolver:
         target = resolve_target(detections, query, self.segmenter.class_names)
         classes = {detections[i].class_name for i in target.object_ids}
         return ResolvedTarget(target.mask, target.object_ids, classes.pop() if len(classes) == 1 else None)
+
+    def boxes_apart_from(self, masks: Sequence[np.ndarray]) -> list[tuple[int, int, int, int]]:
+        """Pixel boxes (x0, y0, x1, y1) of every object the detections so far found, except those that are one of
+        `masks` (intersection over union above SAME_OBJECT_IOU): the other objects in the picture."""
+        boxes: list[tuple[int, int, int, int]] = []
+        for detections in self._detections.values():
+            for detection in detections:
+                if any(_iou(detection.mask, mask) > SAME_OBJECT_IOU for mask in masks):
+                    continue
+                box = tuple(int(v) for v in detection.box)
+                if box not in boxes:
+                    boxes.append(box)
+        return boxes
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0

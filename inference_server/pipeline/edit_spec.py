@@ -134,10 +134,10 @@ def _resolve(resolver: TargetResolver, target: TargetSpec) -> ResolvedTarget:
     return resolver.resolve(target.mask, target.query, target.detection)
 
 
-def _triplet(relation: RelationSpec, resolver: TargetResolver, image_size: tuple[int, int]) -> Triplet:
+def _triplet(relation: RelationSpec, found: ResolvedTarget, image: np.ndarray) -> Triplet:
     """The relation as the position model reads it: the reference's box in 0..1 and its class."""
-    found = _resolve(resolver, relation.reference)
-    check_reference_mask(resolver.image, found.mask)
+    image_size = (image.shape[1], image.shape[0])
+    check_reference_mask(image, found.mask)
     return Triplet(relation.predicate, relation.reference_class or found.class_name or UNKNOWN,
                    box01_of(bounding_region(found.mask), image_size),
                    target_is_subject=not relation.reference_is_subject)
@@ -169,7 +169,12 @@ def run_edit(spec: EditSpec, models: EditModels, *, progress: ProgressReport | N
         options = drawn_mask_options(options)
     resolver = TargetResolver(models.segmenter, image, report)
     target = _resolve(resolver, spec.target) if spec.target is not None else ResolvedTarget(None, (), None)
-    triplets = [_triplet(relation, resolver, (image.shape[1], image.shape[0])) for relation in spec.relations]
+    references = [_resolve(resolver, relation.reference) for relation in spec.relations]
+    triplets = [_triplet(relation, found, image) for relation, found in zip(spec.relations, references)]
+    # Other objects the detection found (none when every target is a mask): the new place keeps clear of them.
+    height, width = image.shape[:2]
+    others = [(x0 / width, y0 / height, x1 / width, y1 / height) for x0, y0, x1, y1 in
+              resolver.boxes_apart_from([t.mask for t in (target, *references) if t.mask is not None])]
     object_class = spec.object_class or target.class_name or UNKNOWN
     source = source_cutout(spec.source.picture, spec.source.mask) if spec.source is not None else None
     if spec.kind == "recolor":
@@ -178,12 +183,13 @@ def run_edit(spec: EditSpec, models: EditModels, *, progress: ProgressReport | N
         report(STAGE_RECOLOR, 1, 1, "Recolouring the object")
     elif spec.kind == "move":
         result = move_object(image, target.mask, object_class, triplets, models.predictor, options, device=device,
-                             progress=progress, should_stop=should_stop)
+                             progress=progress, should_stop=should_stop, others=others)
     elif spec.kind == "replace":
         result = replace_object(image, target.mask, source, options, device=device, progress=progress,
                                 should_stop=should_stop)
     elif spec.kind == "add":
-        result = add_object(image, source, object_class, triplets, models.predictor, options, progress=progress)
+        result = add_object(image, source, object_class, triplets, models.predictor, options, progress=progress,
+                            others=others)
     else:
         result = remove_object(image, target.mask, options, device=device, progress=progress,
                                should_stop=should_stop)

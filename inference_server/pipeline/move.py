@@ -19,7 +19,7 @@ import torch
 
 from ..errors import InvalidInputError
 from ..placement.predict import MAX_CANDIDATES, Placement, PositionPredictor
-from ..placement.vocabulary import PlacementRequest, Triplet
+from ..placement.vocabulary import Box01, PlacementRequest, Triplet
 from .masks import bounding_region
 from .options import RemoveOptions
 from .paste import cut_out
@@ -58,17 +58,20 @@ class MoveOptions:
 
 
 def choose_placement(predictor: PositionPredictor, request: PlacementRequest, candidates: int, candidate: int,
-                     seed: int) -> tuple[Placement, list[Placement]]:
-    """The chosen placement and every ranked one (fewer than asked when the model finds fewer distinct places)."""
-    ranked = predictor.candidates(request.validated(), candidates, seed=seed)
+                     seed: int, others: Sequence[Box01] = ()) -> tuple[Placement, list[Placement]]:
+    """The chosen placement and every ranked one (fewer than asked when the model finds fewer distinct places).
+    others: boxes (0..1) of objects in the image besides the references, to keep clear of."""
+    ranked = predictor.candidates(request.validated(), candidates, seed=seed, others=others)
     return ranked[min(candidate, len(ranked) - 1)], ranked
 
 
 def move_object(image: np.ndarray, object_mask: np.ndarray, object_class: str, relations: Sequence[Triplet],
                 predictor: PositionPredictor, options: MoveOptions = MoveOptions(), *,
                 device: torch.device | None = None, progress: ProgressReport | None = None,
-                should_stop: Callable[[], bool] | None = None) -> PasteResult:
-    """Moves the masked object so that `relations` hold (each relates it to an object already in the image)."""
+                should_stop: Callable[[], bool] | None = None, others: Sequence[Box01] = ()) -> PasteResult:
+    """Moves the masked object so that `relations` hold (each relates it to an object already in the image).
+    others: boxes (0..1) of further objects in the image that the new place should not cover (the references
+    are kept clear of already, unless a relation asks for contact or depth: placement/overlap.py)."""
     validate_remove_input(image, object_mask)
     options = options.validated()
     report = progress or (lambda stage, step, total, message: None)
@@ -80,7 +83,7 @@ def move_object(image: np.ndarray, object_mask: np.ndarray, object_class: str, r
     request = PlacementRequest(object_class, tuple(relations),
                                target_size=(old_box.width / width, old_box.height / height))
     placement, candidates = choose_placement(predictor, request, options.candidates, options.candidate,
-                                             options.remove.seed)
+                                             options.remove.seed, others)
     cutout = cut_out(image, object_mask, edge_px=options.edge_px)
     box = box_on_ground_line(placement.box, cutout.size, (width, height), keep_size=options.keep_size)
     report(STAGE_PLACE, 1, 1, "Finding the new place")

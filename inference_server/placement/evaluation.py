@@ -5,6 +5,8 @@ For each sample (a request about one target and its true box, training_data.draw
                    reports 12.05 on CLEVR; its paper does not say which coordinates, we take the box's corners)
     mae_centre_px  mean absolute error of the box centre's 2 coordinates, in px at 256 x 256
     all_satisfied  whether the box satisfies every requested relation (satisfaction.py, image-plane rules)
+    overlapping    whether the box covers another object of the scene it should keep clear of (overlap.py: any
+                   object but the target, except references in a contact or depth relation)
 and, over all requested triplets, the share satisfied, also per predicate. Methods are functions from a list of
 requests to a list of 0..1 boxes.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .overlap import obstacles_of, overlaps_any
 from .satisfaction import satisfied
 from .training_data import SceneLayout, draw_sample, predicate_weights
 from .vocabulary import PREDICATES, Box01, PlacementRequest
@@ -27,6 +30,7 @@ Method = Callable[[Sequence[PlacementRequest]], Sequence[Box01]]
 class EvalSample:
     request: PlacementRequest
     box: Box01  # the target's true box
+    others: tuple[Box01, ...] = ()  # every other object's box in the scene
 
 
 def evaluation_samples(layouts: Sequence[SceneLayout], *, size_known: bool) -> list[EvalSample]:
@@ -40,7 +44,9 @@ def evaluation_samples(layouts: Sequence[SceneLayout], *, size_known: bool) -> l
             rng = np.random.default_rng([layout.seed, target])
             drawn = draw_sample(layout, target, rng, weights=weights, size_known=size_known)
             if drawn is not None:
-                samples.append(EvalSample(*drawn))
+                others = tuple(tuple(float(v) for v in box) for index, box in enumerate(layout.boxes)
+                               if index != target)
+                samples.append(EvalSample(*drawn, others=others))
     return samples
 
 
@@ -50,6 +56,7 @@ def score(samples: Sequence[EvalSample], boxes: Sequence[Box01]) -> dict:
     predicted = np.array(boxes, dtype=np.float64).reshape(-1, 4) * EVAL_SIDE
     centre = lambda b: np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)  # noqa: E731
     held = [satisfied(tuple(box), s.request) for s, box in zip(samples, boxes)]
+    overlapping = [overlaps_any(tuple(box), obstacles_of(s.request, s.others)) for s, box in zip(samples, boxes)]
     per_predicate = {}
     for predicate in PREDICATES:
         flags = [ok for s, h in zip(samples, held) for t, ok in zip(s.request.triplets, h) if t.predicate == predicate]
@@ -60,6 +67,7 @@ def score(samples: Sequence[EvalSample], boxes: Sequence[Box01]) -> dict:
         "mae_centre_px": float(np.abs(centre(predicted) - centre(truth)).mean()),
         "all_satisfied": float(np.mean([all(h) for h in held])),
         "triplets_satisfied": float(np.mean([ok for h in held for ok in h])),
+        "overlapping": float(np.mean(overlapping)),
         "per_predicate": per_predicate,
     }
 

@@ -9,13 +9,15 @@
 Candidates (SIMBIL appendix B, diverse outputs): the point head's box (SIMBIL's estimate), each mixture component's
 mean, and `samples` boxes drawn from the mixture head's probability map (seeded: the same request and seed give the
 same boxes), all clipped to 0..1. They are ranked by how many requested relations they satisfy (satisfaction.py),
-then by their probability under the mixture; then picked greedily so that each centre lies at least
+then clear before overlapping (overlap.py: a box covering a reference, or another object the caller names, reads
+as the two passing through each other), then by their probability under the mixture; then picked greedily so that each centre lies at least
 `min_separation` from those picked before (halved until enough are found), so every candidate is a different
 place. The first candidate is what `place` returns.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from ..segmentation.weights import INSTALL_FIX, config_path, find_weights, load_
 from .position_model import (NAME, POSITION_FIX, TITLE, PositionLSTM, PositionModelConfig, PositionOutput,
                              box_to_cwh, clip_boxes, cwh_to_box, encode, mixture_log_density,
                              read_config)
+from .overlap import obstacles_of, overlaps_any
 from .satisfaction import DEFAULT_IMAGE_SIZE, satisfied
 from .vocabulary import Box01, PlacementRequest
 
@@ -42,12 +45,14 @@ MIN_SIDE = 1.0 / 256  # sampled boxes are at least this wide and high
 class Placement:
     """box: (x0, y0, x1, y1) in 0..1. satisfied: per requested triplet, whether it holds at this box.
     log_density: log p of the box's (cx, cy, w, h) under the mixture head. source: "point" (the point head),
-    "component" (a mixture mean) or "sample" (drawn from the mixture)."""
+    "component" (a mixture mean) or "sample" (drawn from the mixture). clear: whether the box keeps clear of every
+    obstacle (overlap.py)."""
 
     box: Box01
     satisfied: tuple[bool, ...]
     log_density: float
     source: str
+    clear: bool = True
 
     @property
     def all_satisfied(self) -> bool:
@@ -93,16 +98,19 @@ class PositionPredictor:
         boxes = clip_boxes(self._run(requests).point).cpu().tolist()
         return [tuple(box) for box in boxes]
 
-    def place(self, request: PlacementRequest, *, seed: int = 0,
-              image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> Placement:
+    def place(self, request: PlacementRequest, *, seed: int = 0, image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
+              others: Sequence[Box01] = ()) -> Placement:
         """The best-ranked candidate."""
-        return self.candidates(request, 1, seed=seed, image_size=image_size)[0]
+        return self.candidates(request, 1, seed=seed, image_size=image_size, others=others)[0]
 
     @torch.no_grad()
     def candidates(self, request: PlacementRequest, count: int = 4, *, seed: int = 0,
                    samples: int = DEFAULT_SAMPLES, min_separation: float = DEFAULT_SEPARATION,
-                   image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> list[Placement]:
-        """Up to `count` (1..MAX_CANDIDATES) distinct placements, best first (module docstring)."""
+                   image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
+                   others: Sequence[Box01] = (), keep_clear: bool = True) -> list[Placement]:
+        """Up to `count` (1..MAX_CANDIDATES) distinct placements, best first (module docstring). others: boxes of
+        further objects in the image (besides the references) that the placement should not cover. keep_clear
+        False ranks without regard to overlaps (as before overlap.py; for comparison)."""
         if not isinstance(count, int) or not 1 <= count <= MAX_CANDIDATES:
             raise InvalidInputError(f"the number of placements must be a whole number from 1 to {MAX_CANDIDATES}; "
                                     f"got {count}")
@@ -119,9 +127,11 @@ class PositionPredictor:
         boxes = clip_boxes(cwh_to_box(cwh))
         density = mixture_log_density(output, box_to_cwh(boxes).to(self.device)[None])[0].cpu()
         sources = ["point"] + ["component"] * k + ["sample"] * samples
-        pool = [Placement(tuple(box), satisfied(tuple(box), request, image_size=image_size), float(d), source)
+        obstacles = obstacles_of(request, others)
+        pool = [Placement(tuple(box), satisfied(tuple(box), request, image_size=image_size), float(d), source,
+                          not overlaps_any(tuple(box), obstacles))
                 for box, d, source in zip(boxes.tolist(), density.tolist(), sources)]
-        pool.sort(key=lambda p: (-sum(p.satisfied), -p.log_density))
+        pool.sort(key=lambda p: (-sum(p.satisfied), keep_clear and not p.clear, -p.log_density))
         return _spread(pool, count, min_separation)
 
 
