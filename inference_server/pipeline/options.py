@@ -92,6 +92,8 @@ class RemoveOptions:
     fill: the fill method (synthesis by default; dip is SIMBIL's background-guided DIP).
     texture: synthesis only, 0..1: how much detail synthesised from the photo's patches replaces the smooth
         structure fill (0 = smooth, the lowest error; 1 = textured like the surroundings). None: the preset's.
+    structure_mix: synthesis only, 0..1: the frequency extrapolation's share of the structure (0 = harmonic
+        interpolation alone). None (the default): measured on probes cut from the photo (structure_probe.py).
     iterations: overrides the preset's step count: the DIP's optimisation steps (and no early stop), or the
         synthesis' EM iterations per pyramid level. None keeps the preset's.
     seed: seeds the DIP's weights and noise, and the synthesis' random search; same seed + same device => same pixels.
@@ -109,6 +111,7 @@ class RemoveOptions:
     quality: str = DEFAULT_PRESET
     fill: FillMethod = DEFAULT_FILL
     texture: float | None = None
+    structure_mix: float | None = None
     iterations: int | None = None
     seed: int = 0
     guidance_weight: float = 0.1
@@ -134,8 +137,9 @@ class RemoveOptions:
         if not isinstance(self.fill, FillMethod):
             known = ", ".join(method.value for method in FillMethod)
             raise InvalidInputError(f"unknown fill method '{self.fill}'; use one of: {known}")
-        if self.texture is not None and not (math.isfinite(self.texture) and 0 <= self.texture <= 1):
-            raise InvalidInputError(f"texture must be a number between 0 and 1; got {self.texture}")
+        for name, value in (("texture", self.texture), ("structure mix", self.structure_mix)):
+            if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+                raise InvalidInputError(f"{name} must be a number between 0 and 1; got {value}")
         for name, value, high in (("guidance weight", self.guidance_weight, MAX_GUIDANCE_WEIGHT),
                                   ("learning rate", self.learning_rate, 1.0)):
             if not math.isfinite(value) or value < 0 or value > high:
@@ -151,11 +155,14 @@ class RemoveOptions:
         return PRESETS[self.quality]
 
     def resolved_preset(self) -> QualityPreset:
-        """The preset with this job's overrides applied (iterations, texture, seed, fit size, network)."""
+        """The preset with this job's overrides applied (iterations, texture, structure mix, seed, fit size,
+        network)."""
         preset = self.preset
         synthesis = replace(preset.synthesis, seed=self.seed)
         if self.texture is not None:
             synthesis = replace(synthesis, texture=self.texture)
+        if self.structure_mix is not None:
+            synthesis = replace(synthesis, extrapolation_share=self.structure_mix, probe_share=False)
         if self.iterations is not None:
             synthesis = replace(synthesis, synthesis=replace(synthesis.synthesis, coarse_iterations=self.iterations,
                                                              fine_iterations=self.iterations))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ import torch
 from ..errors import InvalidInputError
 from ..inpainting.background_guided_dip import FitSettings, fit_window
 from ..inpainting.internal_fill import fill_window
+from ..inpainting.structure_probe import choose_extrapolation_share
 from .masks import (Region, auto_dilation_px, bounding_region, composite, dilate, paste_alpha,
                     validate_image_and_mask)
 from .options import FillMethod, QualityPreset, RemoveOptions
@@ -115,7 +116,11 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
         fill, iterations = _fill_by_dip(image[win], known[win], hole[win], background[win], options, preset, device,
                                         on_step, should_stop)
     else:
-        result = fill_window(image[win], known[win], hole[win], preset.synthesis, device, progress=on_step,
+        settings = preset.synthesis
+        if settings.probe_share:
+            share = choose_extrapolation_share(image, known, hole, settings, device, should_stop)
+            settings = settings if share is None else replace(settings, extrapolation_share=share)
+        result = fill_window(image[win], known[win], hole[win], settings, device, progress=on_step,
                              should_stop=should_stop)
         fill = result.fill
         iterations = preset.synthesis.synthesis.fine_iterations if result.textured else 0

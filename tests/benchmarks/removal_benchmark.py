@@ -49,6 +49,7 @@ Methods (a registry: METHODS and ours_variants(); an unknown name lists the know
   ours-<preset>: a removal as the server runs it for a mask target (run_edit: the mask used as drawn), at every
       preset in inference_server.pipeline.options.PRESETS (read at run time), seed 0, the other defaults.
   Variants of the default preset (ours_variants()): ours-texture-<T> (0, 0.25, 0.5, 1: the texture control),
+      ours-even-mix (the structure an even mix of its two models, not measured on probes; texture as the default),
       ours-dip (fill dip at the smallest preset: SIMBIL's background-guided DIP with the median, the previous
       default), ours-auto-dilation (the mask grown by 8 % of its size, as for a mask the segmentation model found).
 
@@ -600,6 +601,8 @@ def ours_variants() -> dict[str, RemoveOptions]:
         # the texture control from smooth (0: the structure alone) to the patches' detail in full (1)
         **{f"ours-texture-{amount:g}": remove_options(quality=preset, texture=amount, seed=0)
            for amount in (0.0, 0.25, 0.5, 1.0)},
+        # the structure's two models mixed evenly instead of as the probes measure (structure_probe.py)
+        "ours-even-mix": remove_options(quality=preset, structure_mix=0.5, seed=0),
         # SIMBIL's background-guided DIP (median guidance, dilation) at the cheapest preset: the previous default
         "ours-dip": remove_options(fill=FillMethod.DIP, quality=smallest_preset(), seed=0),
     }
