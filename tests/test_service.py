@@ -228,3 +228,10 @@ def test_a_full_queue_answers_resource_exhausted_then_recovers(server_address, s
     jobs[0][0].close()
     _, result = run_edit(stub, remove_request(image, mask))  # the server recovers
     assert result.region.width > 0
+
+
+@pytest.mark.parametrize("fill", [pb.FILL_METHOD_SYNTHESIS, pb.FILL_METHOD_DIP])
+def test_the_largest_seed_a_request_can_carry_works(stub, fill):
+    image, mask, _ = disc_scene(32, radius=6)
+    progress, result = run_edit(stub, remove_request(image, mask, seed=2 ** 64 - 1, fill=fill, iterations=2))
+    assert result.region.width > 0 and progress[-1].stage == "composite"

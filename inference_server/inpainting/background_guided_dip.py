@@ -177,7 +177,8 @@ def fit_window(window: np.ndarray, known: np.ndarray, hole: np.ndarray, backgrou
         torch.manual_seed(settings.seed)
         net = SkipEncoderDecoder(settings.network).to(device)
         z = torch.rand((1, settings.network.input_channels, *image.shape[-2:]), device=device) * NOISE_SCALE
-        noise_generator = torch.Generator(device=device).manual_seed(settings.seed + 1)
+        # the noise's own stream; modulo 2^64 so that the largest seed a request can carry wraps instead of failing
+        noise_generator = torch.Generator(device=device).manual_seed((settings.seed + 1) % 2 ** 64)
     if device.type == "cuda":  # channels-last: the layout cuDNN's fastest convolutions want
         net = net.to(memory_format=torch.channels_last)
         z = z.contiguous(memory_format=torch.channels_last)
