@@ -7,17 +7,21 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
 from .config import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_PORT,
                      DEFAULT_SEGMENTER, ServerConfig)
 from .device import DEVICE_CHOICES
-from .errors import InvalidInputError, SemanticEditError
+from .errors import InvalidInputError, SemanticEditError, quoted
 from .pipeline.options import DEFAULT_FILL, PRESETS, REPLACE_FITS, FillMethod, GuidanceMode, GuidanceStatistic
 
 log = logging.getLogger("semantic_edit")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+MAX_MESSAGE_MB = 2047  # gRPC's message sizes are 32-bit signed byte counts
+MAX_QUEUED_JOBS = 1000  # each waiting job holds an RPC thread
+MAX_THREADS = 1024
 THREADS_HELP = "CPU threads for PyTorch, 0 = one per core (use fewer when other programs keep the cores busy)"
 
 
@@ -30,6 +34,20 @@ def parse_box(text: str) -> tuple[int, int, int, int]:
     if not (x0 < x1 and y0 < y1):
         raise argparse.ArgumentTypeError(f"the box {text} is empty: it needs X0 < X1 and Y0 < Y1")
     return x0, y0, x1, y1
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """argparse's `type` for a whole number from `low` to `high` (no upper bound when None)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"of {low} or more"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give a whole number {span}")
+        return value
+    return parse
 
 
 def _model_options() -> argparse.ArgumentParser:
@@ -58,15 +76,18 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="run the gRPC server", parents=[_model_options()],
                                 description="Run the Semantic Edit gRPC server (loopback only by default).")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port, 0 = any free one (default: %(default)s)")
+    serve.add_argument("--port", type=whole_number(0, 65535), default=DEFAULT_PORT,
+                       help="port, 1-65535, 0 = any free one (default: %(default)s)")
     serve.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
                        help="auto = CUDA when present, else CPU (default: %(default)s)")
-    serve.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="largest image, width x height")
-    serve.add_argument("--max-message-mb", type=int, default=DEFAULT_MAX_MESSAGE_BYTES // 2**20,
-                       help="largest gRPC message in MiB, both directions (default: %(default)s)")
-    serve.add_argument("--max-queued-jobs", type=int, default=DEFAULT_MAX_QUEUED_JOBS,
+    serve.add_argument("--max-pixels", type=whole_number(1), default=DEFAULT_MAX_PIXELS,
+                       help="largest image, width x height")
+    serve.add_argument("--max-message-mb", type=whole_number(1, MAX_MESSAGE_MB),
+                       default=DEFAULT_MAX_MESSAGE_BYTES // 2**20,
+                       help=f"largest gRPC message in MiB, both directions, 1-{MAX_MESSAGE_MB} (default: %(default)s)")
+    serve.add_argument("--max-queued-jobs", type=whole_number(0, MAX_QUEUED_JOBS), default=DEFAULT_MAX_QUEUED_JOBS,
                        help="edits that may wait behind the running one (default: %(default)s)")
-    serve.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
+    serve.add_argument("--threads", type=whole_number(0, MAX_THREADS), default=0, help=THREADS_HELP)
 
 
 def _add_remove(commands: argparse._SubParsersAction) -> None:
@@ -156,7 +177,8 @@ def _add_run_options(parser: argparse.ArgumentParser, mask_files: str) -> None:
                         help=f"also write {mask_files} (full image size) into DIR")
     parser.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
-    parser.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+    parser.add_argument("--threads", type=whole_number(0, MAX_THREADS), default=0,
+                        help=THREADS_HELP + "; in-process only")
 
 
 def _add_replace(commands: argparse._SubParsersAction) -> None:
@@ -217,7 +239,8 @@ def _add_detect(commands: argparse._SubParsersAction) -> None:
                         help="also write each object's mask as DIR/object-ID-CLASS-N.png")
     detect.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
-    detect.add_argument("--threads", type=int, default=0, help=THREADS_HELP + "; in-process only")
+    detect.add_argument("--threads", type=whole_number(0, MAX_THREADS), default=0,
+                        help=THREADS_HELP + "; in-process only")
 
 
 def build_parser() -> argparse.ArgumentParser:

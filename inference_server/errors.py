@@ -20,3 +20,15 @@ class QueueFullError(SemanticEditError):
 
 class DeviceUnavailableError(SemanticEditError):
     """The requested compute device does not exist on this machine."""
+
+
+QUOTE_LIMIT = 40  # characters of a client's text echoed in an error sentence
+
+
+def quoted(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """`text` in single quotes for an error sentence, cut to `limit` characters: a client's text can be any size,
+    and the sentence travels in gRPC metadata, which has a small size limit."""
+    text = str(text)
+    if len(text) <= limit:
+        return f"'{text}'"
+    return f"'{text[:limit]}...' ({len(text):,} characters)"

@@ -96,6 +96,24 @@ def test_threads_option_sets_torch_threads_and_rejects_negatives(files, capsys):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-    assert main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o",
-                 str(folder / "out.png"), "--threads", "-2", *FAST]) == EXIT_FAILED
-    assert "--threads must be 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o",
+              str(folder / "out.png"), "--threads", "-2", *FAST])
+    assert exited.value.code == EXIT_BAD_INPUT
+    assert "argument --threads: -2 is out of range: give a whole number from 0 to 1024" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--port", "70000", "70000 is out of range: give a whole number from 0 to 65535"),
+    ("--port", "-1", "-1 is out of range"),
+    ("--max-queued-jobs", "-10", "-10 is out of range: give a whole number from 0 to 1000"),
+    ("--max-message-mb", "0", "0 is out of range: give a whole number from 1 to 2047"),
+    ("--max-pixels", "0", "0 is out of range: give a whole number of 1 or more"),
+    ("--threads", "many", "'many' is not a whole number"),
+])
+def test_serve_refuses_impossible_startup_options(option, value, words, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", option, value])
+    assert exited.value.code == 2  # before anything is loaded or bound
+    error = capsys.readouterr().err
+    assert f"argument {option}: {words}" in error and "Traceback" not in error

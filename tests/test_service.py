@@ -235,3 +235,29 @@ def test_the_largest_seed_a_request_can_carry_works(stub, fill):
     image, mask, _ = disc_scene(32, radius=6)
     progress, result = run_edit(stub, remove_request(image, mask, seed=2 ** 64 - 1, fill=fill, iterations=2))
     assert result.region.width > 0 and progress[-1].stage == "composite"
+
+
+@pytest.mark.parametrize("method, streaming", [("Edit", True), ("GetInfo", False), ("DetectObjects", False)])
+@pytest.mark.parametrize("data", [b"\xff\xff\xff", b"\x0a\x05ab", bytes(range(256))])
+def test_bytes_that_are_no_request_are_the_clients_error(server_address, method, streaming, data):
+    with grpc.insecure_channel(server_address) as channel:
+        path = f"/semantic_edit.v1.SemanticEdit/{method}"
+        call = channel.unary_stream(path) if streaming else channel.unary_unary(path)
+        with pytest.raises(grpc.RpcError) as refused:
+            answer = call(data, timeout=RPC_TIMEOUT)
+            if streaming:
+                list(answer)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert f"the {method} request could not be read" in refused.value.details()
+        assert "semantic_edit.proto" in refused.value.details()
+        info = pb_grpc.SemanticEditStub(channel).GetInfo(pb.GetInfoRequest(), timeout=RPC_TIMEOUT)
+        assert "remove" in info.edits  # still serving
+
+
+def test_a_huge_quality_name_is_cut_in_the_error(stub):
+    image, mask, _ = disc_scene(32, radius=6)
+    with pytest.raises(grpc.RpcError) as refused:
+        run_edit(stub, remove_request(image, mask, quality="x" * 100_000))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown quality preset 'xxxx" in refused.value.details()
+    assert "(100,000 characters)" in refused.value.details() and len(refused.value.details()) < 300

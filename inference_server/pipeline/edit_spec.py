@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, quoted
 from ..placement.predict import PositionPredictor
 from ..placement.vocabulary import UNKNOWN, Triplet
 from ..scene_graph.targets import TargetQuery
@@ -80,7 +80,7 @@ class EditSpec:
     def validated(self) -> EditSpec:
         """Checks that the parts the kind needs are there (the parts themselves are checked where they are used)."""
         if self.kind not in EDITS:
-            raise InvalidInputError(f"unknown edit '{self.kind}': use one of {', '.join(EDITS)}")
+            raise InvalidInputError(f"unknown edit {quoted(self.kind)}: use one of {', '.join(EDITS)}")
         if not isinstance(self.options, OPTIONS_OF[self.kind]):
             raise ValueError(f"Expected {OPTIONS_OF[self.kind].__name__} for {self.kind}, "
                              f"but found {type(self.options).__name__}")

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, quoted
 from ..inpainting.dip_network import SkipNetConfig
 from ..inpainting.frequency_extrapolation import ExtrapolationSettings
 from ..inpainting.internal_fill import InternalFillSettings
@@ -126,7 +126,7 @@ class RemoveOptions:
         """Returns self after checking every field; raises InvalidInputError with a sentence naming the field."""
         if self.quality not in PRESETS:
             known = ", ".join(PRESETS)
-            raise InvalidInputError(f"unknown quality preset '{self.quality}'; use one of: {known}")
+            raise InvalidInputError(f"unknown quality preset {quoted(self.quality)}; use one of: {known}")
         if self.dilation_px is not None and not 0 <= self.dilation_px <= MAX_DILATION_PX:
             raise InvalidInputError(
                 f"dilation must be between 0 and {MAX_DILATION_PX} px, or -1 for automatic; got {self.dilation_px}")
@@ -136,7 +136,7 @@ class RemoveOptions:
             raise InvalidInputError(f"seed must be 0 or more; got {self.seed}")
         if not isinstance(self.fill, FillMethod):
             known = ", ".join(method.value for method in FillMethod)
-            raise InvalidInputError(f"unknown fill method '{self.fill}'; use one of: {known}")
+            raise InvalidInputError(f"unknown fill method {quoted(self.fill)}; use one of: {known}")
         for name, value in (("texture", self.texture), ("structure mix", self.structure_mix)):
             if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
                 raise InvalidInputError(f"{name} must be a number between 0 and 1; got {value}")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from skimage.color import lab2lch, lab2rgb, lch2lab, rgb2lab  # CIE 1976 L*a*b* and LCh(ab), D65
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, quoted
 from .masks import Region, bounding_region, composite, dilate, paste_alpha, validate_image_and_mask
 
 STAGE_PREPARE = "prepare"
@@ -75,9 +75,9 @@ def parse_colour(text: str) -> tuple[int, int, int]:
         value = int(match.group(1), 16)
         return (value >> 16) & 255, (value >> 8) & 255, value & 255
     if name.startswith("#"):
-        raise InvalidInputError(f"'{text}' is not a colour: write it as '#rrggbb' with six hex digits, e.g. #2a4bd7")
+        raise InvalidInputError(f"{quoted(text)} is not a colour: write it as '#rrggbb' with six hex digits, e.g. #2a4bd7")
     known = ", ".join(COLOUR_NAMES)
-    raise InvalidInputError(f"unknown colour name '{text}'; use one of: {known}, or '#rrggbb'")
+    raise InvalidInputError(f"unknown colour name {quoted(text)}; use one of: {known}, or '#rrggbb'")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, quoted
 from .masks import bounding_region
 from .options import REPLACE_FITS, RemoveOptions
 from .paste import Cutout
@@ -36,7 +36,7 @@ class ReplaceOptions:
 
     def validated(self) -> ReplaceOptions:
         if self.fit not in REPLACE_FITS:
-            raise InvalidInputError(f"unknown fit '{self.fit}': use one of {', '.join(REPLACE_FITS)}")
+            raise InvalidInputError(f"unknown fit {quoted(self.fit)}: use one of {', '.join(REPLACE_FITS)}")
         self.remove.validated()
         return self
 

@@ -33,7 +33,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, quoted
 from ..scene_graph.relations import ABOVE, BEHIND, BELOW, IN_FRONT_OF, LEFT_OF, NEAR, ON, RIGHT_OF
 from ..scenes import CLASSES as SCENE_CLASSES
 
@@ -65,7 +65,7 @@ def check_predicate(predicate: str) -> str:
     name = normalise_predicate(predicate)
     if name not in PREDICATES:
         raise InvalidInputError(
-            f"the relation '{predicate}' is not one the position model knows; use one of: {', '.join(PREDICATES)}")
+            f"the relation {quoted(predicate)} is not one the position model knows; use one of: {', '.join(PREDICATES)}")
     return name
 
 

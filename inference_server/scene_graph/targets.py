@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, quoted
 from ..segmentation.detection import Box, Detection
 from ..segmentation.errors import NotFoundError
 from .box_geometry import box_centre, box_iou
@@ -63,7 +63,7 @@ def parse_class_target(text: str) -> ClassTarget:
     name, separator, number = text.rpartition(":") if ":" in text else (text, "", "")
     name = normalise_class_name(name)
     if not name:
-        raise InvalidInputError(f"the target '{text}' names no class; give a class such as 'person' or 'person:2'")
+        raise InvalidInputError(f"the target {quoted(text)} names no class; give a class such as 'person' or 'person:2'")
     if not separator:
         return ClassTarget(name)
     number = number.strip()
@@ -129,7 +129,7 @@ def _ids_of_class(detections: Sequence[Detection], class_name: str, known_classe
     check_known_class(class_name, known_classes)
     ids = [i for i, detection in enumerate(detections) if detection.class_name == class_name]
     if not ids:
-        raise NotFoundError(f"no '{class_name}' found; {found_summary(detections)}")
+        raise NotFoundError(f"no {quoted(class_name)} found; {found_summary(detections)}")
     return ids
 
 

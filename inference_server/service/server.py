@@ -10,10 +10,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from semantic_edit.v1 import semantic_edit_pb2 as pb
-from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 
 from ..config import ServerConfig
 from ..device import ComputeDevice, choose_device
+from .handlers import semantic_edit_handler
 from .jobs import JobQueue
 from ..placement.predict import PositionPredictor
 from .segmenter_slot import SegmenterSlot
@@ -57,7 +57,8 @@ def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> 
         futures.ThreadPoolExecutor(max_workers=config.max_queued_jobs + 1 + SPARE_RPC_THREADS,
                                    thread_name_prefix="rpc"),
         options=message_size_options(config.max_message_bytes))
-    pb_grpc.add_SemanticEditServicer_to_server(SemanticEditServicer(config, device, jobs, segmentation, placement), server)
+    server.add_generic_rpc_handlers(
+        (semantic_edit_handler(SemanticEditServicer(config, device, jobs, segmentation, placement)),))
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
