@@ -132,7 +132,13 @@ def _add_target(parser: argparse.ArgumentParser, verb: str) -> None:
                         help=f"the class to {verb}, e.g. person; CLASS:N = the N-th from the left, from 1")
     parser.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1",
                         help="a rough box around the object (pixels): the detected object overlapping it most")
+    _add_output(parser)
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, help="output image (.png, .jpg or .tif)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow -o to name an input file (it is replaced only once the edit has succeeded)")
 
 
 def _add_move(commands: argparse._SubParsersAction) -> None:
@@ -202,7 +208,7 @@ def _add_add(commands: argparse._SubParsersAction) -> None:
         description="Add the object in PICTURE to IMAGE so that each --to relation holds (e.g. --to on table): "
                     "the position model predicts its place and size, and it is pasted there. Nothing is removed.")
     add.add_argument("image", type=Path, help="input image (PNG, JPEG or TIFF; 8-bit RGB or RGBA)")
-    add.add_argument("-o", "--output", type=Path, required=True, help="output image (.png, .jpg or .tif)")
+    _add_output(add)
     _add_source(add)
     _add_relations(add, "added")
     add.add_argument("--seed", type=int, default=0, help="random seed of the placements (default: %(default)s)")
@@ -311,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except SemanticEditError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as error:  # a file the command reads or writes: a sentence, never a traceback
+        print(f"error: {error.filename or 'a file'}: {error.strerror or error}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidInputError
-from .image_files import output_format, read_image, read_mask, write_image
+from .image_files import check_output, read_image, read_mask, write_image
 from .pipeline.add import AddOptions
 from .pipeline.detect import DetectedScene, DetectionSettings
 from .pipeline.edit_spec import EditResultOf, EditSpec, RelationSpec, SourceSpec, TargetSpec, result_masks
@@ -62,8 +62,10 @@ def _settings(args: argparse.Namespace) -> DetectionSettings:
 
 
 def _image(args: argparse.Namespace) -> np.ndarray:
-    """The input image; first refuses an output name that cannot be written (before the work, not after)."""
-    output_format(args.output)
+    """The input image; first refuses an output that cannot be written or would replace an input (before the
+    work, not after)."""
+    inputs = [args.image] + [getattr(args, name, None) for name in ("mask", "source", "source_mask")]
+    check_output(args.output, inputs, overwrite=args.overwrite)
     return read_image(args.image)
 
 

@@ -1,12 +1,15 @@
 """Reading and writing images and masks (PNG, JPEG, TIFF) for the command line. Pillow does the decoding."""
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, SemanticEditError
 
 WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
 EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "YCbCr"}
@@ -49,11 +52,49 @@ def output_format(path: Path) -> str:
     return file_format
 
 
+class OutputError(SemanticEditError):
+    """An output file could not be written."""
+
+
+def check_output(path: Path, inputs: Sequence[Path | None], overwrite: bool = False) -> None:
+    """Before any work: refuses an output that cannot be written (extension, folder) or that names an input file
+    (unless `overwrite`), each with a sentence saying what to do."""
+    output_format(path)
+    for source in inputs:
+        if source is not None and path.exists() and source.exists() and path.samefile(source) and not overwrite:
+            raise InvalidInputError(f"-o {path} is the input file {source}: name another output, or add --overwrite "
+                                    "to replace it once the edit has succeeded")
+    folder = path.parent if str(path.parent) else Path(".")
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidInputError(f"cannot write {path}: the folder {existing} is not writable; choose another -o")
+    if path.is_dir():
+        raise InvalidInputError(f"cannot write {path}: it is a folder; give a file name such as {path / 'out.png'}")
+
+
 def write_image(path: Path, pixels: np.ndarray) -> None:
-    """Writes (H, W), (H, W, 3) or (H, W, 4) uint8; the format follows the extension (JPEG drops alpha)."""
+    """Writes (H, W), (H, W, 3) or (H, W, 4) uint8; the format follows the extension (JPEG drops alpha). The
+    file is written beside its final name and renamed into place, so a failed write (a full disk) leaves whatever
+    was there untouched. Raises OutputError with a sentence when the write fails."""
     file_format = output_format(path)
     image = Image.fromarray(pixels)
     if file_format == "JPEG" and image.mode == "RGBA":
         image = image.convert("RGB")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format=file_format, **({"quality": 95} if file_format == "JPEG" else {}))
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix,
+                                         delete=False) as handle:
+            temporary = Path(handle.name)
+            image.save(handle, format=file_format, **({"quality": 95} if file_format == "JPEG" else {}))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as error:
+        raise OutputError(f"could not write {path}: {error.strerror or error}; nothing was changed there "
+                          "(free some space or choose another -o)") from error
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+

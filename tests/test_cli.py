@@ -1,10 +1,13 @@
 """The `semantic-edit remove` command on files, in-process and through a server."""
 from __future__ import annotations
 
+import errno
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from inference_server import file_commands
 from inference_server.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
 from inference_server.pipeline.masks import dilate
 from synthetic_images import disc_scene
@@ -117,3 +120,46 @@ def test_serve_refuses_impossible_startup_options(option, value, words, capsys):
     assert exited.value.code == 2  # before anything is loaded or bound
     error = capsys.readouterr().err
     assert f"argument {option}: {words}" in error and "Traceback" not in error
+
+
+def _remove_args(folder, output, *extra):
+    return ["remove", str(folder / "photo.png"), "--mask", str(folder / "mask.png"), "-o", str(output), *extra, *FAST]
+
+
+def test_the_input_is_not_overwritten_unless_asked(files, capsys):
+    folder, image, mask = files
+    original = (folder / "photo.png").read_bytes()
+    assert main(_remove_args(folder, folder / "photo.png")) == EXIT_BAD_INPUT
+    refusal = capsys.readouterr().err
+    assert "is the input file" in refusal and "add --overwrite" in refusal
+    assert (folder / "photo.png").read_bytes() == original
+    assert main(_remove_args(folder, folder / "photo.png", "--overwrite")) == EXIT_OK
+    edited = np.asarray(Image.open(folder / "photo.png"))
+    assert np.abs(edited[mask].astype(int) - image[mask]).mean() > 30  # the disc is gone, in place
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_an_unwritable_output_is_refused_before_the_edit(files, capsys, monkeypatch):
+    folder, _, _ = files
+    with monkeypatch.context() as patched:
+        patched.setattr(file_commands, "_run", lambda *args: pytest.fail("the edit ran before the output was checked"))
+        assert main(_remove_args(folder, folder / "mask.png" / "out.png")) == EXIT_BAD_INPUT  # a file as a folder
+    assert "is not writable; choose another -o" in capsys.readouterr().err
+    assert main(_remove_args(folder, folder / "sub" / "out.png")) == EXIT_OK  # a folder still to be made is fine
+    assert (folder / "sub" / "out.png").exists()
+
+
+def test_a_failed_write_leaves_the_old_file_byte_identical(files, monkeypatch, capsys):
+    folder, _, _ = files
+    (folder / "out.png").write_bytes(b"the user's earlier result")
+
+    def full_disk(self, handle, *args, **kwargs):
+        handle.write(b"\x89PNG half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full_disk)
+    assert main(_remove_args(folder, folder / "out.png")) == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert "could not write" in error and "No space left on device" in error and "Traceback" not in error
+    assert (folder / "out.png").read_bytes() == b"the user's earlier result"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
