@@ -261,3 +261,21 @@ def test_a_huge_quality_name_is_cut_in_the_error(stub):
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "unknown quality preset 'xxxx" in refused.value.details()
     assert "(100,000 characters)" in refused.value.details() and len(refused.value.details()) < 300
+
+
+@pytest.mark.parametrize("field", ["fill", "guidance_mode", "guidance_statistic"])
+def test_an_unknown_enum_value_is_refused_with_a_sentence(stub, field):
+    image, mask, _ = disc_scene(32, radius=6)
+    with pytest.raises(grpc.RpcError) as refused:
+        run_edit(stub, remove_request(image, mask, **{field: 99}))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "99" in refused.value.details()
+
+
+def test_an_unknown_pixel_format_is_refused_with_a_sentence(stub):
+    image, mask, _ = disc_scene(32, radius=6)
+    request = remove_request(image, mask)
+    request.image.format = 77
+    with pytest.raises(grpc.RpcError) as refused:
+        run_edit(stub, request)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
