@@ -18,6 +18,10 @@ class QueueFullError(SemanticEditError):
     """Too many jobs are waiting. Maps to RESOURCE_EXHAUSTED."""
 
 
+class ServerShuttingDownError(SemanticEditError):
+    """The server is stopping: the job was stopped or never started. Maps to UNAVAILABLE."""
+
+
 class DeviceUnavailableError(SemanticEditError):
     """The requested compute device does not exist on this machine."""
 

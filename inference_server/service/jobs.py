@@ -13,9 +13,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import JobCancelledError, QueueFullError, SemanticEditError
+from ..errors import JobCancelledError, QueueFullError, SemanticEditError, ServerShuttingDownError
 
 log = logging.getLogger(__name__)
+
+SHUTTING_DOWN = "the server is shutting down"
 
 # Event kinds put on Job.events by the worker.
 PROGRESS, RESULT, ERROR = "progress", "result", "error"
@@ -29,6 +31,7 @@ class Job:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.cancelled = threading.Event()
         self.started = threading.Event()
+        self.shutdown = False  # cancelled because the server stops, not by its client
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -54,7 +57,7 @@ class JobQueue:
         """Queues the job; returns how many jobs are ahead of it. Raises QueueFullError past the bound."""
         with self._condition:
             if self._closed:
-                raise QueueFullError("the server is shutting down; start it again and resend the edit")
+                raise ServerShuttingDownError(SHUTTING_DOWN + "; resend the edit once it is back")
             for gone in [waiting for waiting in self._waiting if waiting.should_stop()]:
                 self._waiting.remove(gone)  # their clients left: they no longer hold a place
                 gone.events.put((ERROR, JobCancelledError("the job was cancelled by its client before it started")))
@@ -73,11 +76,19 @@ class JobQueue:
             return self._running is not None or bool(self._waiting)
 
     def close(self) -> None:
-        """Cancels every job and stops the worker after the running job notices."""
+        """Refuses new jobs, answers the waiting ones that the server is stopping, stops the running one (its client
+        hears the same) and ends the worker once it has."""
         with self._condition:
             self._closed = True
-            for job in [*self._waiting, *([self._running] if self._running else [])]:
+            while self._waiting:
+                job = self._waiting.popleft()
+                job.shutdown = True
                 job.cancel()
+                job.events.put((ERROR, ServerShuttingDownError(
+                    SHUTTING_DOWN + " before this edit started; resend it once the server is back")))
+            if self._running is not None:
+                self._running.shutdown = True
+                self._running.cancel()
             self._condition.notify()
 
     def join(self, timeout: float | None = None) -> None:
@@ -101,8 +112,10 @@ class JobQueue:
                 job.started.set()
                 job.events.put((RESULT, job.work(job)))
             except JobCancelledError as error:
-                log.info("job cancelled: %s", error)
-                job.events.put((ERROR, error))
+                log.info("job cancelled: %s", "the server stops" if job.shutdown else error)
+                job.events.put((ERROR, ServerShuttingDownError(
+                    SHUTTING_DOWN + ": this edit was stopped before it finished; resend it once the server is back")
+                    if job.shutdown else error))
             except SemanticEditError as error:  # the request's own problem (bad input, nothing found): no traceback
                 log.info("job refused: %s", error)
                 job.events.put((ERROR, error))

@@ -21,6 +21,7 @@ from .servicer import SemanticEditServicer
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SemanticEdit"].full_name
+STOP_SECONDS = 5  # stop() returns within this (the running edit notices its cancel at its next step)
 SPARE_RPC_THREADS = 8  # for GetInfo, health checks and refusals while the queue is full
 
 
@@ -30,7 +31,9 @@ def message_size_options(max_message_bytes: int) -> list[tuple[str, int]]:
 
 
 class EditServer:
-    """A started gRPC server and the job queue behind it. stop() cancels the jobs, then stops serving."""
+    """A started gRPC server and the job queue behind it. stop() refuses new edits, tells the waiting and running
+    ones' clients that the server is shutting down (UNAVAILABLE, a sentence), stops the running edit and then
+    serving: within STOP_SECONDS."""
 
     def __init__(self, grpc_server: grpc.Server, jobs: JobQueue):
         self.grpc_server = grpc_server
@@ -38,8 +41,8 @@ class EditServer:
 
     def stop(self, grace: float | None = None) -> threading.Event:
         self.jobs.close()
-        stopped = self.grpc_server.stop(grace)
-        self.jobs.join(timeout=10)
+        stopped = self.grpc_server.stop(grace)  # grace: the time the handlers get to send those sentences
+        self.jobs.join(timeout=max(0.0, STOP_SECONDS - (grace or 0)))
         return stopped
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:

@@ -14,7 +14,8 @@ from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 from .. import __version__
 from ..config import ServerConfig
 from ..device import ComputeDevice
-from ..errors import InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError
+from ..errors import (InvalidInputError, JobCancelledError, QueueFullError, SemanticEditError,
+                      ServerShuttingDownError)
 from ..pipeline.detect import detect_scene
 from ..pipeline.edit_spec import EDITS, EditModels, run_edit
 from ..pipeline.options import DEFAULT_FILL, PRESETS, FillMethod
@@ -43,6 +44,8 @@ def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
         return grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)
     if isinstance(error, JobCancelledError):
         return grpc.StatusCode.CANCELLED, str(error)
+    if isinstance(error, ServerShuttingDownError):
+        return grpc.StatusCode.UNAVAILABLE, str(error)
     if isinstance(error, torch.cuda.OutOfMemoryError):
         return (grpc.StatusCode.RESOURCE_EXHAUSTED,
                 "the GPU ran out of memory for this edit; use quality 'fast' or a smaller object, or free the GPU")
@@ -108,8 +111,8 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
         context.add_callback(job.cancel)  # runs when the client cancels or disconnects
         try:
             return self.jobs.submit(job)
-        except QueueFullError as error:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        except (QueueFullError, ServerShuttingDownError) as error:
+            context.abort(*status_for(error))
 
     def _events(self, job: Job, context: grpc.ServicerContext):
         """Yields the job's progress tuples, then its result; aborts with the job's error; stops if the client left."""
