@@ -2,6 +2,9 @@
 UNAVAILABLE and a sentence saying the server is shutting down (not that it cancelled, not that it is busy)."""
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 
 import grpc
@@ -68,3 +71,18 @@ def test_stopping_the_server_answers_the_running_and_the_waiting_edit():
         assert "resend" in client.error.details()
         client.channel.close()
     assert "composite" not in waiting.stages  # it never ran
+
+
+def test_sigterm_stops_serve_and_it_exits_cleanly():
+    process = subprocess.Popen([sys.executable, "-m", "inference_server.cli", "serve", "--port", "0", "--device",
+                                "cpu", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = ""
+        while "listening on" not in line:
+            line = process.stdout.readline()
+            assert line or process.poll() is None, "serve ended before it listened"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=STOP_SECONDS + 10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
