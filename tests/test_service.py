@@ -279,3 +279,17 @@ def test_an_unknown_pixel_format_is_refused_with_a_sentence(stub):
     with pytest.raises(grpc.RpcError) as refused:
         run_edit(stub, request)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_get_info_names_no_folder_of_the_server(stub):
+    from pathlib import Path
+
+    from inference_server.service.servicer import without_folders
+
+    info = stub.GetInfo(pb.GetInfoRequest(), timeout=RPC_TIMEOUT)
+    repository = str(Path(__file__).resolve().parents[1])
+    for model in info.models:
+        assert repository not in model.detail and str(Path.home()) not in model.detail, model.detail
+    assert "position_lstm.pth" in [m.detail for m in info.models if m.name == "position-lstm"][0]
+    assert without_folders("weights /srv/models/x.pth missing; run ./install.sh and/or --weights C:\\m\\y.pth") == \
+        "weights x.pth missing; run ./install.sh and/or --weights y.pth"

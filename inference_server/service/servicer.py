@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import time
+from pathlib import Path
 
 import grpc
 import torch
@@ -28,8 +30,15 @@ from .jobs import ERROR, PROGRESS, Job, JobQueue
 from .segmenter_slot import SegmenterSlot
 
 log = logging.getLogger(__name__)
+ABSOLUTE_PATH = re.compile(r"(?<![^\s'\"(])((?:[A-Za-z]:)?[/\\][^\s'\"]+)")  # starts a word: not and/or
 EVENT_POLL_SECONDS = 0.2  # how often a waiting handler checks that its client is still there
 PROGRESS_INTERVAL_SECONDS = 0.1  # at most this often per stage, plus each stage's first and last step
+
+
+def without_folders(text: str) -> str:
+    """`text` with every absolute file path cut to its file name: GetInfo answers any client, and where the server
+    keeps its files is the operator's business (the server's log names them in full)."""
+    return ABSOLUTE_PATH.sub(lambda match: re.split(r"[/\\]", match.group(1).rstrip("/\\"))[-1], text)
 
 
 def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
@@ -39,7 +48,7 @@ def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
     if isinstance(error, NotFoundError):
         return grpc.StatusCode.NOT_FOUND, str(error)
     if isinstance(error, ModelUnavailableError):
-        return grpc.StatusCode.FAILED_PRECONDITION, str(error)
+        return grpc.StatusCode.FAILED_PRECONDITION, without_folders(str(error))
     if isinstance(error, QueueFullError):
         return grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)
     if isinstance(error, JobCancelledError):
@@ -80,10 +89,12 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
     def _segmentation_info(self) -> pb.ModelInfo:
         slot = self.segmentation
         if not slot.available:
-            return pb.ModelInfo(name=slot.name, task="segmentation", available=False, detail=str(slot.error))
+            return pb.ModelInfo(name=slot.name, task="segmentation", available=False,
+                                detail=without_folders(str(slot.error)))
         segmenter = slot.require()
+        weights = getattr(segmenter, "weights_path", None)
         return pb.ModelInfo(name=slot.name, task="segmentation", available=True,
-                            detail=f"weights loaded from {getattr(segmenter, 'weights_path', 'its own file')}",
+                            detail=f"weights loaded from {Path(weights).name if weights else 'its own file'}",
                             classes=list(segmenter.class_names))
 
     def GetInfo(self, request: pb.GetInfoRequest, context: grpc.ServicerContext) -> pb.ServerInfo:
@@ -98,7 +109,7 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
                                  detail="fill 'dip': fitted to each image at request time; needs no weights"),
                     self._segmentation_info(),
                     pb.ModelInfo(name="position-lstm", task="placement", available=True,
-                                 detail=f"weights loaded from {self.placement.weights_path}")],
+                                 detail=f"weights loaded from {Path(self.placement.weights_path).name}")],
             limits=pb.Limits(max_pixels=self.config.max_pixels, max_message_bytes=self.config.max_message_bytes,
                              max_queued_jobs=self.config.max_queued_jobs),
             quality_presets=list(PRESETS),
@@ -135,7 +146,7 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
         try:
             return self.segmentation.require()
         except ModelUnavailableError as error:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+            context.abort(*status_for(error))
 
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext):
         try:
