@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import signal
 import sys
@@ -75,7 +76,10 @@ def _detection_options() -> argparse.ArgumentParser:
 def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="run the gRPC server", parents=[_model_options()],
                                 description="Run the Semantic Edit gRPC server (loopback only by default).")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s); beyond "
+                       "this machine only with --insecure-remote")
+    serve.add_argument("--insecure-remote", action="store_true",
+                       help="allow a --host other machines can reach, with no encryption and no authentication")
     serve.add_argument("--port", type=whole_number(0, 65535), default=DEFAULT_PORT,
                        help="port, 1-65535, 0 = any free one (default: %(default)s)")
     serve.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
@@ -266,9 +270,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name or an unparsable address: assume the network can reach it
+
+
+REMOTE_REFUSAL = ("listening on {host} lets anyone who can reach this machine run edits, unencrypted and without a "
+                  "password; serve on 127.0.0.1 and reach it through an SSH tunnel (ssh -L 50051:127.0.0.1:50051 "
+                  "THIS-MACHINE), or add --insecure-remote on a network you trust")
+
+
 def serve(args: argparse.Namespace) -> int:
     from .device import choose_device, set_cpu_threads
     from .service.server import create_server
+
+    if not is_loopback(args.host):
+        if not args.insecure_remote:
+            print(f"error: {REMOTE_REFUSAL.format(host=args.host)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        log.warning("listening on %s with no encryption and no authentication (--insecure-remote)", args.host)
 
     config = ServerConfig(host=args.host, port=args.port, device=args.device, max_pixels=args.max_pixels,
                           max_message_bytes=args.max_message_mb * 2**20, max_queued_jobs=args.max_queued_jobs,

@@ -163,3 +163,17 @@ def test_a_failed_write_leaves_the_old_file_byte_identical(files, monkeypatch, c
     assert "could not write" in error and "No space left on device" in error and "Traceback" not in error
     assert (folder / "out.png").read_bytes() == b"the user's earlier result"
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "gpu-box.local"])
+def test_serve_refuses_a_network_address_without_insecure_remote(host, capsys):
+    assert main(["serve", "--host", host]) == EXIT_BAD_INPUT  # before any model is loaded or port bound
+    error = capsys.readouterr().err
+    assert f"listening on {host} lets anyone" in error and "--insecure-remote" in error and "ssh -L" in error
+
+
+def test_loopback_hosts_need_no_flag():
+    from inference_server.cli import is_loopback
+
+    assert all(is_loopback(host) for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST"))
+    assert not any(is_loopback(host) for host in ("0.0.0.0", "::", "10.0.0.1", "example.org"))
