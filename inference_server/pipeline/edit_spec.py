@@ -143,6 +143,14 @@ def _triplet(relation: RelationSpec, found: ResolvedTarget, image: np.ndarray) -
                    target_is_subject=not relation.reference_is_subject)
 
 
+def _other_objects(resolver: TargetResolver, named: list[ResolvedTarget]) -> list[tuple[float, float, float, float]]:
+    """Boxes (0..1) of the objects detection found besides the `named` ones (none when every target is a mask):
+    a new place keeps clear of them."""
+    height, width = resolver.image.shape[:2]
+    return [(x0 / width, y0 / height, x1 / width, y1 / height) for x0, y0, x1, y1 in
+            resolver.boxes_apart_from([t.mask for t in named if t.mask is not None])]
+
+
 def drawn_mask_options(options: EditOptionsOf) -> EditOptionsOf:
     """The options for a target given as a mask: automatic dilation becomes none, the mask is used as drawn.
 
@@ -171,10 +179,6 @@ def run_edit(spec: EditSpec, models: EditModels, *, progress: ProgressReport | N
     target = _resolve(resolver, spec.target) if spec.target is not None else ResolvedTarget(None, (), None)
     references = [_resolve(resolver, relation.reference) for relation in spec.relations]
     triplets = [_triplet(relation, found, image) for relation, found in zip(spec.relations, references)]
-    # Other objects the detection found (none when every target is a mask): the new place keeps clear of them.
-    height, width = image.shape[:2]
-    others = [(x0 / width, y0 / height, x1 / width, y1 / height) for x0, y0, x1, y1 in
-              resolver.boxes_apart_from([t.mask for t in (target, *references) if t.mask is not None])]
     object_class = spec.object_class or target.class_name or UNKNOWN
     source = source_cutout(spec.source.picture, spec.source.mask) if spec.source is not None else None
     if spec.kind == "recolor":
@@ -182,12 +186,14 @@ def run_edit(spec: EditSpec, models: EditModels, *, progress: ProgressReport | N
         result = recolor_object(image, target.mask, options)
         report(STAGE_RECOLOR, 1, 1, "Recolouring the object")
     elif spec.kind == "move":
+        others = _other_objects(resolver, [target, *references])
         result = move_object(image, target.mask, object_class, triplets, models.predictor, options, device=device,
                              progress=progress, should_stop=should_stop, others=others)
     elif spec.kind == "replace":
         result = replace_object(image, target.mask, source, options, device=device, progress=progress,
                                 should_stop=should_stop)
     elif spec.kind == "add":
+        others = _other_objects(resolver, references)
         result = add_object(image, source, object_class, triplets, models.predictor, options, progress=progress,
                             others=others)
     else:
