@@ -102,7 +102,7 @@ def _add_remove(commands: argparse._SubParsersAction) -> None:
                     "from the left), --box X0,Y0,X1,Y1 (the object overlapping the box most), or both.")
     _add_target(remove, "remove")
     _add_fill_options(remove)
-    _add_run_options(remove, "object-mask.png and hole-mask.png")
+    _add_run_options(remove, "object-mask.png, hole-mask.png and shadow-mask.png (when a shadow was removed)")
 
 
 def _add_fill_options(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +117,9 @@ def _add_fill_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--texture", type=float, metavar="T",
                         help="synthesis: 0..1, how much detail from the photo's patches; 0 = smooth, lowest error "
                              "(default: the preset's, 0.75)")
+    parser.add_argument("--keep-shadow", action="store_true",
+                        help="remove the object alone; by default its cast shadow, when one is seen beside it, goes "
+                             "too")
     parser.add_argument("--iterations", type=int,
                         help="steps instead of the preset's: DIP steps, or synthesis EM iterations per level")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
@@ -154,7 +157,8 @@ def _add_move(commands: argparse._SubParsersAction) -> None:
     _add_target(move, "move")
     _add_relations(move, "moved")
     _add_fill_options(move)
-    _add_run_options(move, "object-mask.png, hole-mask.png and placed-mask.png")
+    _add_run_options(move, "object-mask.png, hole-mask.png, shadow-mask.png, placed-mask.png and "
+                     "placed-shadow-mask.png")
 
 
 def _add_relations(parser: argparse.ArgumentParser, what: str) -> None:
@@ -203,7 +207,7 @@ def _add_replace(commands: argparse._SubParsersAction) -> None:
                          help="size the new object from the old one's box (aspect kept): as large as fits inside it "
                               "(default), as wide (the same footprint) or as tall")
     _add_fill_options(replace)
-    _add_run_options(replace, "object-mask.png, hole-mask.png and placed-mask.png")
+    _add_run_options(replace, "object-mask.png, hole-mask.png, shadow-mask.png and placed-mask.png")
 
 
 def _add_add(commands: argparse._SubParsersAction) -> None:

@@ -88,7 +88,7 @@ def _target(args: argparse.Namespace, image: np.ndarray) -> TargetSpec:
 def _remove_options(args: argparse.Namespace) -> RemoveOptions:
     return RemoveOptions(
         dilation_px=None if args.dilate == -1 else args.dilate, quality=args.quality, fill=FillMethod(args.fill),
-        texture=args.texture, iterations=args.iterations, seed=args.seed, guidance_weight=args.guidance_weight,
+        texture=args.texture, keep_shadow=args.keep_shadow, iterations=args.iterations, seed=args.seed, guidance_weight=args.guidance_weight,
         guidance_mode=GuidanceMode(args.guidance_mode.replace("-", "_")),
         guidance_statistic=GuidanceStatistic(args.guidance_statistic))
 
@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, spec: EditSpec) -> None:
         for name, crop in result_masks(result).items():
             full = np.zeros(spec.image.shape[:2], dtype=np.uint8)
             full[result.region.slices] = crop.astype(np.uint8) * 255
-            write_image(args.save_masks / f"{name}-mask.png", full)
+            write_image(args.save_masks / f"{name.replace(' ', '-')}-mask.png", full)  # placed-shadow-mask.png
     print(f"wrote {args.output}: {_summary(spec, result)}")
 
 

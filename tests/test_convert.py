@@ -1,6 +1,8 @@
 """The proto <-> numpy boundary: what a client sends is what the pipeline receives."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 import pytest
@@ -29,7 +31,8 @@ def test_every_option_survives_the_round_trip():
     for options in (RemoveOptions(dilation_px=7, quality="best", iterations=12, seed=99, guidance_weight=2.5,
                                   guidance_mode=GuidanceMode.PER_ROW, guidance_statistic=GuidanceStatistic.MEAN,
                                   fill=FillMethod.DIP),
-                    RemoveOptions(quality="fast", fill=FillMethod.SYNTHESIS, texture=0.25, guidance_weight=0.5)):
+                    RemoveOptions(quality="fast", fill=FillMethod.SYNTHESIS, texture=0.25, guidance_weight=0.5,
+                                  keep_shadow=True)):
         request = edit_request_to_proto(EditSpec("remove", image, options, target=TargetSpec(mask=mask)))
         received = edit_request_from_proto(request, max_pixels=10**6)
         assert received.options == options
@@ -46,7 +49,7 @@ def test_unset_options_take_the_documented_defaults():
     assert options == RemoveOptions(dilation_px=None, quality="balanced", iterations=None, seed=0,
                                     guidance_weight=0.1, guidance_mode=GuidanceMode.WHOLE_HOLE,
                                     guidance_statistic=GuidanceStatistic.MEDIAN, fill=FillMethod.SYNTHESIS,
-                                    texture=None)
+                                    texture=None, keep_shadow=False)
     assert options.resolved_preset().synthesis.texture == 0.75  # the documented default texture
 
 
@@ -68,12 +71,18 @@ def test_result_round_trip_keeps_region_patch_and_masks():
     region = Region(3, 4, 5, 6)
     result = RemoveResult(region=region, patch=rng.integers(0, 256, (6, 5, 4), dtype=np.uint8),
                           object_mask=rng.random((6, 5)) > 0.5, hole_mask=rng.random((6, 5)) > 0.3,
-                          dilation_px=2, iterations=17, timings={"prepare": 0.5, "inpaint": 2.0})
-    back = result_from_proto(result_to_proto(result, pb.PIXEL_FORMAT_RGBA8), (40, 30))
+                          dilation_px=2, iterations=17, timings={"prepare": 0.5, "inpaint": 2.0},
+                          shadow_mask=rng.random((6, 5)) > 0.7)
+    proto = result_to_proto(result, pb.PIXEL_FORMAT_RGBA8)
+    assert [mask.name for mask in proto.masks] == ["object", "hole", "shadow"]
+    back = result_from_proto(proto, (40, 30))
     assert back.region == region
     assert np.array_equal(back.patch, result.patch)
     assert np.array_equal(back.object_mask, result.object_mask)
     assert np.array_equal(back.hole_mask, result.hole_mask)
+    assert np.array_equal(back.shadow_mask, result.shadow_mask)
+    no_shadow = result_to_proto(replace(result, shadow_mask=None), pb.PIXEL_FORMAT_RGBA8)
+    assert [mask.name for mask in no_shadow.masks] == ["object", "hole"]  # no empty "shadow" layer
     assert (back.dilation_px, back.iterations, back.timings) == (2, 17, result.timings)
 
 

@@ -49,7 +49,7 @@ def rows(edits, predictor):
 
 def test_every_edit_scores_its_methods_with_finite_metrics(rows):
     for kind, methods in rows.items():
-        expected = ({bench.NAIVE, bench.OURS} | ({bench.DIP, bench.AUTO_DILATION}
+        expected = ({bench.NAIVE, bench.OURS} | ({bench.DIP, bench.AUTO_DILATION, bench.KEEP_SHADOW}
                                                  if kind in bench.HOLE_FILLING else set())
                     | ({bench.FIT_WIDTH} if kind == "replace" else set()))
         assert set(methods) == expected, kind

@@ -276,12 +276,14 @@ def test_procedures_are_registered_with_their_arguments(batch):
     assert case["menu_label"] == "Remove Object..."
     assert [path.rstrip("/") for path in case["menu_paths"]] == ["<Image>/Filters/Semantic Edit"]
     assert {"target", "mask-layer", "class-name", "instance", "dilation", "quality", "fill", "texture",
-            "score-threshold", "max-objects", "server", "iterations"} <= set(case["arguments"])
-    assert case["arguments"][-12:] == ["target", "mask-layer", "class-name", "instance", "dilation", "quality", "fill",
-                                       "texture", "score-threshold", "max-objects", "server", "iterations"]
+            "keep-shadow", "score-threshold", "max-objects", "server", "iterations"} <= set(case["arguments"])
+    assert case["arguments"][-13:] == ["target", "mask-layer", "class-name", "instance", "dilation", "quality", "fill",
+                                       "texture", "keep-shadow", "score-threshold", "max-objects", "server",
+                                       "iterations"]
     assert case["return_values"] == ["result-layer"]
     # The fill's defaults as a script gets them: the server's default method, and -1 = the preset's texture.
-    assert case["defaults"] == {"fill": DEFAULT_FILL, "texture": -1.0, "iterations": 0, "dilation": -1}
+    assert case["defaults"] == {"fill": DEFAULT_FILL, "texture": -1.0, "keep-shadow": False, "iterations": 0,
+                                "dilation": -1}
     detect = case["detect"]
     assert detect["registered"] and detect["menu_label"] == "Detect Objects..."
     assert [path.rstrip("/") for path in detect["menu_paths"]] == ["<Image>/Filters/Semantic Edit"]

@@ -231,8 +231,9 @@ class GeglColor:
 
 def settings_config(**overrides):
     return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "dilation": -1,
-                   "quality": "fast", "fill": "synthesis", "texture": -1.0, "score-threshold": 0.5, "max-objects": 0,
-                   "server": "127.0.0.1:50051", "iterations": 0, **overrides})
+                   "quality": "fast", "fill": "synthesis", "texture": -1.0, "keep-shadow": False,
+                   "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", "iterations": 0,
+                   **overrides})
 
 
 def recolor_config(**overrides):
@@ -1060,15 +1061,15 @@ def move_config(*relations, **overrides):
     return Config({"target": "mask-layer", "mask-layer": None, "class-name": "", "instance": 0,
                    **relation_slots(*relations), "object-class": "", "candidates": 4, "candidate": 0,
                    "keep-size": False, "dilation": -1, "quality": "fast", "fill": "synthesis", "texture": -1.0,
-                   "iterations": 0, "seed": 0, "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051",
+                   "keep-shadow": False, "iterations": 0, "seed": 0, "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051",
                    **overrides})
 
 
 def replace_config(**overrides):
     return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "source-layer": None,
                    "source-mask-layer": None, "fit": "inside", "dilation": -1, "quality": "fast", "fill": "synthesis",
-                   "texture": -1.0, "iterations": 0, "seed": 0, "score-threshold": 0.5, "max-objects": 0,
-                   "server": "127.0.0.1:50051", **overrides})
+                   "texture": -1.0, "keep-shadow": False, "iterations": 0, "seed": 0, "score-threshold": 0.5,
+                   "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
 
 
 def add_config(*relations, **overrides):

@@ -40,7 +40,8 @@ def test_the_object_moves_where_the_relation_holds_and_nothing_else_changes(scen
     out = image.copy()
     out[r.slices] = result.patch
     changed = np.zeros(mask.shape, bool)
-    changed[r.slices] = result.hole_mask | result.placed_mask
+    assert result.shadow_mask is not None and result.placed_shadow_mask is not None  # the scene has shadows
+    changed[r.slices] = result.hole_mask | result.placed_mask | result.placed_shadow_mask
     assert np.array_equal(out[~changed], image[~changed])
 
     placed = np.zeros(mask.shape, bool)

@@ -77,6 +77,8 @@ def test_replace_brings_the_image_to_the_ground_truth_and_changes_nothing_else(r
     out = apply_patch(image, result.region, result.patch)
     changed = np.zeros(image.shape[:2], bool)
     changed[result.region.slices] = result.hole_mask | result.placed_mask
+    if result.placed_shadow_mask is not None:
+        changed[result.region.slices] |= result.placed_shadow_mask
     assert np.array_equal(out[~changed], image[~changed])
     assert roi_mae(out, after.image, replaced.roi_box) < 0.5 * roi_mae(image, after.image, replaced.roi_box)
 

@@ -62,6 +62,32 @@ def test_remove_fills_the_hole_with_background(stub):
     assert {t.stage for t in result.timings} == {"prepare", "inpaint", "composite"}
 
 
+@pytest.mark.parametrize("keep_shadow", [False, True])
+def test_remove_takes_the_cast_shadow_unless_asked_to_keep_it(stub, keep_shadow):
+    from inference_server.scenes.layout import random_scene
+    from inference_server.scenes.renderer import render_scene
+
+    spec = random_scene(5)
+    scene = render_scene(spec, 128, 128)
+    mask = scene.object_masks[0]
+    shadow = scene.shadow_masks[0] & ~mask
+    _, result = run_edit(stub, remove_request(scene.image, mask, keep_shadow=keep_shadow))
+    r = result.region
+    masks = {m.name: np.frombuffer(m.data, np.uint8).reshape(r.height, r.width) == 255 for m in result.masks}
+    full = scene.image.copy()
+    full[r.y:r.y + r.height, r.x:r.x + r.width] = np.frombuffer(result.patch.data, np.uint8).reshape(r.height,
+                                                                                                  r.width, 3)
+    if keep_shadow:
+        assert set(masks) == {"object", "hole"}
+        assert np.array_equal(full[shadow], scene.image[shadow])  # the shadow is left as it was
+    else:
+        assert set(masks) == {"object", "hole", "shadow"}
+        found = np.zeros(mask.shape, bool)
+        found[r.y:r.y + r.height, r.x:r.x + r.width] = masks["shadow"]
+        assert (found & shadow).sum() > 0.7 * shadow.sum()
+        assert full[shadow].astype(float).mean() > scene.image[shadow].astype(float).mean() + 10  # lit again
+
+
 @pytest.mark.parametrize("fill", [pb.FILL_METHOD_SYNTHESIS, pb.FILL_METHOD_DIP])
 def test_progress_events_arrive_in_order(stub, fill):
     image, mask, _ = disc_scene(64)
@@ -291,5 +317,7 @@ def test_get_info_names_no_folder_of_the_server(stub):
     for model in info.models:
         assert repository not in model.detail and str(Path.home()) not in model.detail, model.detail
     assert "position_lstm.pth" in [m.detail for m in info.models if m.name == "position-lstm"][0]
+    shadow = [m for m in info.models if m.name == "shadow-unet"][0]
+    assert shadow.available and "shadow_unet.pth" in shadow.detail and "/" not in shadow.detail  # no paths told
     assert without_folders("weights /srv/models/x.pth missing; run ./install.sh and/or --weights C:\\m\\y.pth") == \
         "weights x.pth missing; run ./install.sh and/or --weights y.pth"

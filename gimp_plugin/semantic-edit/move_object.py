@@ -2,10 +2,11 @@
 
 The object is named exactly as for Remove Object (a selection, a mask layer, a class and instance, or the object in
 the selection's box); the relations and their references come from placing. The server cuts the object out, fills
-its old place as a removal does (the same quality, fill, texture, dilation, iterations), lets the position model
-propose places and pastes it at the chosen one. The result is the group "Move: <what> <relations>" above the layer:
-the edited pixels (shown) over the old and the new place, and the masks "hole (dilated)", "object mask" and "placed
-mask" (hidden). The places considered come back as text, one per line, so the user can take another candidate.
+its old place as a removal does (the same quality, fill, texture, shadow, dilation, iterations), lets the position
+model propose places and pastes it at the chosen one; the shadow removed at the old place is cast again at the new
+one. The result is the group "Move: <what> <relations>" above the layer: the edited pixels (shown) over the old and
+the new place, and the masks "hole (dilated)", "shadow", "object mask", "placed shadow" and "placed mask" (hidden;
+the shadow layers only when a shadow was found). The places considered come back as text, one per line, so the user can take another candidate.
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ class MoveSettings:
     keep_size: paste at the object's present size (no nearer-is-larger scaling).
     seed: the fill's and the placements' random seed (the same seed gives the same places).
     target, mask_layer, server, class_name, instance, score_threshold, max_objects: as RemoveSettings' (the
-        detection options also find references named by class); dilation_px, quality, fill, texture, iterations: as
-        well.
+        detection options also find references named by class); dilation_px, quality, fill, texture, keep_shadow,
+        iterations: as well.
     """
 
     target: str
@@ -50,6 +51,7 @@ class MoveSettings:
     quality: str = "balanced"
     fill: str = "synthesis"
     texture: float | None = None
+    keep_shadow: bool = False
     iterations: int | None = None
     class_name: str = ""
     instance: int = 0
@@ -91,7 +93,8 @@ def move_object(image, drawables, settings: MoveSettings,
                           mask=mask, target=target, relations=relations, object_class=object_class,
                           candidates=settings.candidates, candidate=settings.candidate,
                           keep_size=settings.keep_size, dilation_px=settings.dilation_px, quality=settings.quality,
-                          fill=settings.fill, texture=settings.texture, iterations=settings.iterations,
+                          fill=settings.fill, texture=settings.texture, keep_shadow=settings.keep_shadow,
+                          iterations=settings.iterations,
                           seed=settings.seed)
     if log is not None:
         log(f"move '{label}' {relations_label}, class '{object_class or 'from the server'}', candidate "

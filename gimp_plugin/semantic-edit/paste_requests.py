@@ -121,7 +121,8 @@ class MoveRequest:
     """Move the target to where `relations` hold: it is cut out, its old place filled as by a removal, its new box
     predicted by the position model (nearer = larger, unless keep_size) and it is pasted there.
 
-    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, iterations, seed: as
+    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, keep_shadow, iterations,
+        seed: as
         RemoveRequest's (the seed also picks the placements: the same seed gives the same list).
     relations: 1..MAX_RELATIONS PlacementRelation, all to hold.
     object_class: the object's class for the position model; "" = the detected class (target), else "some object".
@@ -146,6 +147,7 @@ class MoveRequest:
     seed: int = 0
     fill: str | None = None
     texture: float | None = None
+    keep_shadow: bool = False
 
     def check(self) -> None:
         _check_image(self.width, self.height, self.channels, self.pixels)
@@ -164,7 +166,8 @@ class MoveRequest:
                            relations=[r.to_proto(pb, self.width, self.height) for r in self.relations],
                            candidates=self.candidates, candidate=self.candidate, keep_size=self.keep_size)
         return pb.EditRequest(image=request_image_to_proto(pb, self), move=move, options=fill_options_to_proto(
-            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture))
+            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture,
+            self.keep_shadow))
 
 
 REPLACE_FITS = ("inside", "width", "height")  # ReplaceEdit.fit: REPLACE_FIT_INSIDE, _WIDTH, _HEIGHT
@@ -176,7 +179,8 @@ class ReplaceRequest:
     box by `fit` (aspect kept: "inside" as large as fits inside it, "width" as wide, "height" as tall), standing on
     its bottom edge, and pasted with its alpha.
 
-    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, iterations, seed: as
+    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, keep_shadow, iterations,
+        seed: as
         RemoveRequest's.
     """
 
@@ -194,6 +198,7 @@ class ReplaceRequest:
     fit: str = "inside"
     fill: str | None = None
     texture: float | None = None
+    keep_shadow: bool = False
 
     def check(self) -> None:
         _check_image(self.width, self.height, self.channels, self.pixels)
@@ -213,7 +218,8 @@ class ReplaceRequest:
                                  source=self.source.to_proto(pb),
                                  fit=getattr(pb, f"REPLACE_FIT_{self.fit.upper()}"))
         return pb.EditRequest(image=request_image_to_proto(pb, self), replace=replace, options=fill_options_to_proto(
-            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture))
+            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture,
+            self.keep_shadow))
 
 
 @dataclass(frozen=True)

@@ -24,16 +24,19 @@ import mask_bytes  # noqa: E402
 from detect_objects import OBJECT_PARASITE  # noqa: E402
 from paste_requests import MAX_CANDIDATES, PREDICATES, PlacementRelation, SourceObject  # noqa: E402
 from remove_object import (  # noqa: E402
-    HOLE_MASK_LAYER_NAME, OBJECT_MASK_LAYER_NAME, SELECTION_FORMAT, PluginError, layer_as_mask, offsets,
-    read_pixels)
+    HOLE_MASK_LAYER_NAME, OBJECT_MASK_LAYER_NAME, SELECTION_FORMAT, SHADOW_MASK_LAYER_NAME, PluginError,
+    layer_as_mask, offsets, read_pixels)
 from semantic_edit_client import EditResult, ObjectTarget  # noqa: E402
 
 RELATION_SLOTS = 3
 NO_RELATION = "none"
 PREDICATE_NICKS = {predicate.replace(" ", "-"): predicate for predicate in PREDICATES}  # "left-of": "left of"
 PLACED_MASK_LAYER_NAME = "placed mask"
-PASTE_MASK_LAYERS = (("hole", HOLE_MASK_LAYER_NAME), ("object", OBJECT_MASK_LAYER_NAME),
-                     ("placed", PLACED_MASK_LAYER_NAME))  # move, replace; bottom to top
+PLACED_SHADOW_LAYER_NAME = "placed shadow"
+# move, replace; bottom to top; "shadow" and "placed shadow" only when a shadow was removed / carried along
+PASTE_MASK_LAYERS = (("hole", HOLE_MASK_LAYER_NAME), ("shadow", SHADOW_MASK_LAYER_NAME),
+                     ("object", OBJECT_MASK_LAYER_NAME), ("placed shadow", PLACED_SHADOW_LAYER_NAME),
+                     ("placed", PLACED_MASK_LAYER_NAME))
 REFERENCE_HINT = "e.g. a layer Detect Objects made"
 _INSTANCE = re.compile(r"^(.*?)\s*:\s*(\d+)$")  # "person:2"
 

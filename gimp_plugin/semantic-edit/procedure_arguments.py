@@ -66,7 +66,10 @@ def dilation_and_quality_arguments(procedure, flags) -> None:
     procedure.add_double_argument(
         "texture", "Te_xture", "Synthesis only, 0..1: how much detail copied from the photo's own patches replaces "
         "the smooth structure fill (0 = smooth, the lowest error; 1 = as detailed as the surroundings); -1 = the "
-        "preset's (1)", PRESET_TEXTURE, 1.0, PRESET_TEXTURE, flags)
+        "preset's (0.75)", PRESET_TEXTURE, 1.0, PRESET_TEXTURE, flags)
+    procedure.add_boolean_argument(
+        "keep-shadow", "_Keep shadow", "Remove the object alone; off (the default): its cast shadow, when one is "
+        "seen beside it, goes too and comes back as the mask layer 'shadow'", False, flags)
 
 
 def iterations_argument(procedure, flags) -> None:

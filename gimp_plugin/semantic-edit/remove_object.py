@@ -31,7 +31,9 @@ TARGETS = (TARGET_SELECTION, TARGET_MASK_LAYER, TARGET_CLASS, TARGET_SELECTION_H
 DETECT_HINT = "Filters > Semantic Edit > Detect Objects... shows what the server finds."
 OBJECT_MASK_LAYER_NAME = "object mask"
 HOLE_MASK_LAYER_NAME = "hole (dilated)"
-REMOVE_MASK_LAYERS = (("hole", HOLE_MASK_LAYER_NAME), ("object", OBJECT_MASK_LAYER_NAME))  # bottom to top
+SHADOW_MASK_LAYER_NAME = "shadow"
+REMOVE_MASK_LAYERS = (("hole", HOLE_MASK_LAYER_NAME), ("shadow", SHADOW_MASK_LAYER_NAME),
+                      ("object", OBJECT_MASK_LAYER_NAME))  # bottom to top; "shadow" only when one was removed
 PIXEL_FORMATS = {3: "R'G'B' u8", 4: "R'G'B'A u8"}  # perceptual 8 bit: the API's sRGB bytes
 SELECTION_FORMAT = "Y' u8"
 
@@ -54,6 +56,8 @@ class RemoveSettings:
     fill: how the hole is filled: "synthesis" (seconds) or "dip" (SIMBIL's background-guided DIP, minutes on a CPU).
     texture: synthesis only, 0..1: how much of the photo's own detail replaces the smooth structure fill; None keeps
         the preset's (0.75).
+    keep_shadow: remove the object alone; False (the default): its cast shadow, when the server sees one, goes too
+        and comes back as the mask layer "shadow".
     class_name: the class to remove for target "class" (required) and "selection-hint" ("" = any class).
     instance: which one of the class for target "class", from 1 left to right; 0 = every one.
     score_threshold, max_objects: how the server detects objects for "class" and "selection-hint" (as in Detect
@@ -72,6 +76,7 @@ class RemoveSettings:
     max_objects: int = 0
     fill: str = "synthesis"
     texture: float | None = None
+    keep_shadow: bool = False
 
 
 def settings_from_config(config) -> RemoveSettings:
@@ -80,9 +85,9 @@ def settings_from_config(config) -> RemoveSettings:
 
 
 def fill_from_config(config) -> dict[str, Any]:
-    """How a hole is filled (remove, move, replace): the "dilation", "quality", "fill", "texture" and "iterations"
-    arguments, checked, as the keyword arguments dilation_px, quality, fill, texture, iterations of RemoveSettings;
-    raises PluginError."""
+    """How a hole is filled (remove, move, replace): the "dilation", "quality", "fill", "texture", "keep-shadow" and
+    "iterations" arguments, checked, as the keyword arguments dilation_px, quality, fill, texture, keep_shadow,
+    iterations of RemoveSettings; raises PluginError."""
     quality = config.get_property("quality")
     if quality not in QUALITY_PRESETS:  # GIMP only warns about an unknown choice and runs with the default
         raise PluginError(f"quality must be one of: {', '.join(QUALITY_PRESETS)}; got '{quality}'")
@@ -93,7 +98,8 @@ def fill_from_config(config) -> dict[str, Any]:
     texture = config.get_property("texture")
     iterations = config.get_property("iterations")
     return {"dilation_px": None if dilation < 0 else dilation, "quality": quality, "fill": fill,
-            "texture": None if texture < 0 else texture, "iterations": iterations or None}
+            "texture": None if texture < 0 else texture, "keep_shadow": bool(config.get_property("keep-shadow")),
+            "iterations": iterations or None}
 
 
 def target_from_config(config) -> dict[str, Any]:
@@ -365,7 +371,8 @@ def remove_object(image, drawables, settings: RemoveSettings,
     pixels, channels = read_pixels(layer)
     request = RemoveRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
                             mask=mask, target=target, dilation_px=settings.dilation_px, quality=settings.quality,
-                            fill=settings.fill, texture=settings.texture, iterations=settings.iterations)
+                            fill=settings.fill, texture=settings.texture, keep_shadow=settings.keep_shadow,
+                            iterations=settings.iterations)
     result = run_edit(settings.server, lambda client, on_progress: client.remove(request, on_progress=on_progress),
                       f"Removing the object from '{layer.get_name()}'", client_factory, log)
     if log is not None:

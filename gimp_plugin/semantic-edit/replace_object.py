@@ -3,8 +3,9 @@
 The object is named exactly as for Remove Object; the new object is a layer of any open image (placing.
 source_object: its transparency, layer mask or a source mask layer say which pixels it is), sent at its own size.
 The server removes the old object as a removal does, scales the new one from the old one's box (aspect kept; Fit:
-inside it, as wide or as tall), stands it on the same ground line and pastes it. The result is the group "Replace: <what> with <source>" above the
-layer: the edited pixels (shown) and the masks "hole (dilated)", "object mask" and "placed mask" (hidden).
+inside it, as wide or as tall), stands it on the same ground line and pastes it. The result is the group
+"Replace: <what> with <source>" above the layer: the edited pixels (shown) and the masks "hole (dilated)", "shadow"
+(when the old object's shadow was removed), "object mask" and "placed mask" (hidden).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class ReplaceSettings:
     fit: how the new object is sized from the old one's box: "inside", "width" or "height" (ReplaceRequest).
     seed: the fill's random seed.
     target, mask_layer, server, class_name, instance, score_threshold, max_objects, dilation_px, quality, fill,
-        texture, iterations: as RemoveSettings'.
+        texture, keep_shadow, iterations: as RemoveSettings'.
     """
 
     target: str
@@ -42,6 +43,7 @@ class ReplaceSettings:
     quality: str = "balanced"
     fill: str = "synthesis"
     texture: float | None = None
+    keep_shadow: bool = False
     iterations: int | None = None
     class_name: str = ""
     instance: int = 0
@@ -68,6 +70,7 @@ def replace_object(image, drawables, settings: ReplaceSettings,
     request = ReplaceRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
                              mask=mask, target=target, source=source, dilation_px=settings.dilation_px,
                              quality=settings.quality, fill=settings.fill, texture=settings.texture,
+                             keep_shadow=settings.keep_shadow,
                              iterations=settings.iterations, seed=settings.seed, fit=settings.fit)
     if log is not None:
         log(f"replace '{label}' with '{source_name}' ({source.width}x{source.height}, {source.channels} channels"

@@ -12,16 +12,17 @@
 #
 # Run them from a script like any procedure:
 #   proc = Gimp.get_pdb().lookup_procedure("semantic-edit-remove"); cfg = proc.create_config(); ...; proc.run(cfg)
-# semantic-edit-remove: target, mask-layer, class-name, instance, dilation, quality, fill, texture, score-threshold,
-#   max-objects, server, iterations; returns result-layer.
+# semantic-edit-remove: target, mask-layer, class-name, instance, dilation, quality, fill, texture, keep-shadow,
+#   score-threshold, max-objects, server, iterations; returns result-layer.
 # semantic-edit-recolor: target, mask-layer, class-name, instance, color (a GeglColor), strength, lightness, edge,
 #   score-threshold, max-objects, server; returns result-layer.
 # semantic-edit-move: target, mask-layer, class-name, instance, relation-N / reference-layer-N / reference-class-N
 #   (N = 1..3; relation "none" or a predicate such as "left-of"), object-class, candidates, candidate, keep-size,
-#   dilation, quality, fill, texture, iterations, seed, score-threshold, max-objects, server; returns result-layer,
-#   placements.
+#   dilation, quality, fill, texture, keep-shadow, iterations, seed, score-threshold, max-objects, server; returns
+#   result-layer, placements.
 # semantic-edit-replace: target, mask-layer, class-name, instance, source-layer, source-mask-layer, fit, dilation,
-#   quality, fill, texture, iterations, seed, score-threshold, max-objects, server; returns result-layer.
+#   quality, fill, texture, keep-shadow, iterations, seed, score-threshold, max-objects, server; returns
+#   result-layer.
 # semantic-edit-add: source-layer, source-mask-layer, source-class, relation-N / reference-layer-N /
 #   reference-class-N, candidates, candidate, keep-size, seed, score-threshold, max-objects, server; returns
 #   result-layer, placements.
@@ -67,7 +68,7 @@ DETECTION_FIELDS = ["score-threshold", "max-objects", "server"]
 RELATION_FIELDS = [f"{name}-{slot}" for slot in range(1, RELATION_SLOTS + 1)
                    for name in ("relation", "reference-layer", "reference-class")]
 PLACEMENT_FIELDS = ["candidates", "candidate", "keep-size"]
-FILL_FIELDS = ["dilation", "quality", "fill", "texture"]
+FILL_FIELDS = ["dilation", "quality", "fill", "texture", "keep-shadow"]
 DIALOG_FIELDS = [*TARGET_FIELDS, *FILL_FIELDS, *DETECTION_FIELDS]
 RECOLOR_DIALOG_FIELDS = [*TARGET_FIELDS, "color", "strength", "lightness", "edge", *DETECTION_FIELDS]
 MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, *FILL_FIELDS, "seed",

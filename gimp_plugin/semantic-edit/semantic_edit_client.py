@@ -217,6 +217,8 @@ class RemoveRequest:
     fill: how the hole is filled, one of FILL_METHODS ("synthesis", "dip"); None = the server's default (synthesis).
     texture: synthesis only, 0..1: how much detail copied from the photo's own patches replaces the smooth structure
         fill (0 = smooth, the lowest error; 1 = as detailed as the surroundings); None = the preset's (0.75).
+    keep_shadow: remove the object alone; False = its cast shadow, when the server sees one, goes too (the result
+        then carries the mask "shadow").
     iterations: steps instead of the preset's (the DIP's optimisation steps, or the synthesis' EM iterations per
         pyramid level); None keeps the preset's.
     seed: random seed; same seed, same device, same request: same pixels.
@@ -234,6 +236,7 @@ class RemoveRequest:
     target: ObjectTarget | None = None
     fill: str | None = None
     texture: float | None = None
+    keep_shadow: bool = False
 
     def check(self) -> None:
         """Raises InvalidRequestError when the sizes do not add up (caught here, before anything is sent)."""
@@ -461,7 +464,7 @@ def target_to_proto(pb, width: int, height: int, mask: bytes | None, target: Obj
 
 
 def fill_options_to_proto(pb, quality: str, seed: int, dilation_px: int | None, iterations: int | None,
-                          fill: str | None = None, texture: float | None = None):
+                          fill: str | None = None, texture: float | None = None, keep_shadow: bool = False):
     """EditOptions for the edits that fill a hole (remove, move, replace); None leaves a value to the server."""
     options = pb.EditOptions(quality=quality, seed=seed)
     if dilation_px is not None:
@@ -472,6 +475,7 @@ def fill_options_to_proto(pb, quality: str, seed: int, dilation_px: int | None, 
         options.fill = getattr(pb, f"FILL_METHOD_{fill.upper()}")
     if texture is not None:
         options.texture = texture
+    options.keep_shadow = keep_shadow
     return options
 
 
@@ -665,7 +669,8 @@ class SemanticEditClient:
                 remove=pb.RemoveEdit(target=target_to_proto(pb, request.width, request.height, request.mask,
                                                             request.target)),
                 options=fill_options_to_proto(pb, request.quality, request.seed, request.dilation_px,
-                                              request.iterations, request.fill, request.texture))
+                                              request.iterations, request.fill, request.texture,
+                                              request.keep_shadow))
         return request.to_proto(pb)  # paste_requests: MoveRequest, ReplaceRequest, AddRequest
 
     def _result_from_proto(self, result, channels: int) -> RemoveResult:

@@ -115,12 +115,14 @@ class EditModels:
 
 
 def result_masks(result: EditResultOf) -> dict[str, np.ndarray]:
-    """The masks a result carries, by name ("object", "hole", "placed", "edge"), each cropped to its region."""
+    """The masks a result carries, by name ("object", "hole", "shadow", "placed", "placed shadow", "edge"), each
+    cropped to its region; a mask that is None is left out."""
     if isinstance(result, RecolorResult):
         return {"object": result.object_mask, "edge": result.edge_mask}
-    masks = {"object": result.object_mask, "hole": result.hole_mask}
+    masks = {"object": result.object_mask, "hole": result.hole_mask, "shadow": result.shadow_mask}
     if isinstance(result, PasteResult):
         masks["placed"] = result.placed_mask
+        masks["placed shadow"] = result.placed_shadow_mask
     return {name: mask for name, mask in masks.items() if mask is not None}
 
 

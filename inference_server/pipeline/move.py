@@ -90,7 +90,7 @@ def move_object(image: np.ndarray, object_mask: np.ndarray, object_class: str, r
     place_seconds = time.perf_counter() - started
 
     result = remove_and_paste(image, object_mask, cutout, box, options.remove, "Pasting the object at its new place",
-                              device=device, progress=progress, should_stop=should_stop)
+                              device=device, progress=progress, should_stop=should_stop, carry_shadow=True)
     result.placement, result.candidates = placement, candidates
     result.timings = {STAGE_PLACE: place_seconds, **result.timings}
     return result

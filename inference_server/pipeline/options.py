@@ -92,6 +92,8 @@ class RemoveOptions:
     fill: the fill method (synthesis by default; dip is SIMBIL's background-guided DIP).
     texture: synthesis only, 0..1: how much detail synthesised from the photo's patches replaces the smooth
         structure fill (0 = smooth, the lowest error; 1 = textured like the surroundings). None: the preset's.
+    keep_shadow: remove the object alone. False (the default): the object's cast shadow, found beside it
+        (segmentation/shadows.py), is removed with it.
     structure_mix: synthesis only, 0..1: the frequency extrapolation's share of the structure (0 = harmonic
         interpolation alone). None (the default): measured on probes cut from the photo (structure_probe.py).
     iterations: overrides the preset's step count: the DIP's optimisation steps (and no early stop), or the
@@ -112,6 +114,7 @@ class RemoveOptions:
     fill: FillMethod = DEFAULT_FILL
     texture: float | None = None
     structure_mix: float | None = None
+    keep_shadow: bool = False
     iterations: int | None = None
     seed: int = 0
     guidance_weight: float = 0.1

@@ -16,10 +16,11 @@ import torch
 
 from ..errors import InvalidInputError
 from ..placement.predict import Placement
-from .masks import Region
+from .masks import Region, bounding_region
 from .options import RemoveOptions
 from .paste import Cutout, cut_out, paste
 from .remove import ProgressReport, apply_patch, remove_object
+from . import shadow_transfer
 
 STAGE_PLACE = "place"
 STAGE_PASTE = "paste"
@@ -30,7 +31,10 @@ class PasteResult:
     """The result of move, replace and add: only the changed region, with the masks used, each cropped to it.
 
     object_mask / hole_mask: the target where it was and the filled hole (None for add: nothing is removed).
+    shadow_mask: the old place's cast shadow, removed with the object (None when none was found or kept).
     placed_mask: where the pasted object now is (its alpha > 0).
+    placed_shadow_mask: where the pasted object's shadow, carried over from the removed one, darkens the ground
+        (move, replace; None when none was carried).
     placement / candidates: the chosen and all ranked placements (move, add); None / [] for replace.
     """
 
@@ -46,6 +50,8 @@ class PasteResult:
     iterations: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     object_ids: tuple[int, ...] = ()
+    shadow_mask: np.ndarray | None = None
+    placed_shadow_mask: np.ndarray | None = None
 
 
 def source_cutout(picture: np.ndarray, mask: np.ndarray | None = None) -> Cutout:
@@ -133,21 +139,40 @@ def placed_in(region: Region, inner: Region, crop: np.ndarray) -> np.ndarray:
 
 def remove_and_paste(image: np.ndarray, object_mask: np.ndarray, cutout: Cutout, box: tuple[int, int, int, int],
                      options: RemoveOptions, message: str, *, device: torch.device | None = None,
-                     progress: ProgressReport | None = None,
-                     should_stop: Callable[[], bool] | None = None) -> PasteResult:
+                     progress: ProgressReport | None = None, should_stop: Callable[[], bool] | None = None,
+                     carry_shadow: bool = False) -> PasteResult:
     """Removes the masked object (remove.py), then pastes `cutout` at box (x, y, width, height) over the filled
-    image (move, replace). The result covers both places; its placement is left for the caller."""
+    image (move, replace). carry_shadow: the shadow removed with the object is cast again under the pasted object
+    (shadow_transfer.py). The result covers every changed place; its placement is left for the caller."""
     report = progress or (lambda stage, step, total, text: None)
     removed = remove_object(image, object_mask, options, device=device, progress=progress, should_stop=should_stop)
     started = time.perf_counter()
     report(STAGE_PASTE, 0, 1, message)
-    pasted = paste_scaled(apply_patch(image, removed.region, removed.patch), cutout, box)
-    region = union(removed.region, pasted.region)
+    filled = apply_patch(image, removed.region, removed.patch)
+    region, shadow_region, carried = removed.region, None, None
+    if carry_shadow and removed.shadow_mask is not None:
+        old_shadow = np.zeros(object_mask.shape, bool)
+        old_shadow[removed.region.slices] = removed.shadow_mask
+        darkening = shadow_transfer.shadow_darkening(image, filled, old_shadow)
+        shadow_region, carried = shadow_transfer.carry_shadow(darkening, bounding_region(object_mask), box)
+        if shadow_region.width and shadow_region.height:
+            filled[shadow_region.slices] = shadow_transfer.cast(filled[shadow_region.slices], carried)
+            region = union(region, shadow_region)
+        else:
+            shadow_region = None
+    pasted = paste_scaled(filled, cutout, box)
+    region = union(region, pasted.region)
+    placed = placed_in(region, pasted.region, pasted.placed_mask)
+    placed_shadow = None
+    if shadow_region is not None:
+        placed_shadow = placed_in(region, shadow_region, carried > 0) & ~placed
     report(STAGE_PASTE, 1, 1, message)
     return PasteResult(region=region, patch=pasted.image[region.slices].copy(),
                        object_mask=placed_in(region, removed.region, removed.object_mask),
                        hole_mask=placed_in(region, removed.region, removed.hole_mask),
-                       placed_mask=placed_in(region, pasted.region, pasted.placed_mask),
+                       shadow_mask=None if removed.shadow_mask is None else
+                       placed_in(region, removed.region, removed.shadow_mask),
+                       placed_mask=placed, placed_shadow_mask=placed_shadow,
                        placement=None, candidates=[], image_size=(image.shape[1], image.shape[0]),
                        dilation_px=removed.dilation_px, iterations=removed.iterations,
                        timings={**removed.timings, STAGE_PASTE: time.perf_counter() - started})

@@ -1,4 +1,5 @@
-"""Object removal: dilate the mask, fill the hole from a window around it, paste inside the hole.
+"""Object removal: find the object's cast shadow, dilate the mask, fill the hole from a window around it, paste
+inside the hole.
 
 The fill is the synthesis of inpainting/internal_fill.py by default (structure from harmonic interpolation and
 frequency extrapolation, texture from the window's own patches), or SIMBIL's background-guided DIP (fill=dip).
@@ -21,6 +22,7 @@ from ..errors import InvalidInputError
 from ..inpainting.background_guided_dip import FitSettings, fit_window
 from ..inpainting.internal_fill import fill_window
 from ..inpainting.structure_probe import choose_extrapolation_share
+from ..segmentation.shadows import find_shadow
 from .masks import (Region, auto_dilation_px, bounding_region, composite, dilate, paste_alpha,
                     validate_image_and_mask)
 from .options import FillMethod, QualityPreset, RemoveOptions
@@ -35,10 +37,12 @@ MIN_CONTEXT_MARGIN_PX = 16  # dip: the DIP is fitted to this window
 CONTEXT_MARGIN_SHARE = 0.35  # context on each side of the hole, as a share of the hole's longer side
 SYNTHESIS_MIN_MARGIN_PX = 32  # synthesis: the frequency extrapolation's support reaches 28 px beyond a block
 SYNTHESIS_MARGIN_SHARE = 0.5  # ... and the patches are copied from this much context
+SHADOW_EDGE_PX = 2  # a found shadow is grown by this much (or the dilation, if larger) into the hole
 GUIDANCE_MARGIN_SHARE = 0.15  # background band for B, as a share of the hole's longer side
 MIN_GUIDANCE_MARGIN_PX = 4
 
 ProgressReport = Callable[[str, int, int, str], None]  # (stage, step, total, message)
+ShadowFinder = Callable[[np.ndarray, np.ndarray, np.ndarray, torch.device | None], np.ndarray]
 
 
 @dataclass
@@ -51,6 +55,7 @@ class RemoveResult:
     iterations: int
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     object_ids: tuple[int, ...] = ()  # the detected objects the target named (pipeline/detect.py); () for a mask
+    shadow_mask: np.ndarray | None = None  # (region.height, region.width) bool, the cast shadow removed with it
 
 
 def validate_remove_input(image: np.ndarray, object_mask: np.ndarray) -> None:
@@ -68,7 +73,10 @@ def known_background(image: np.ndarray) -> np.ndarray:
 
 def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOptions, *,
                   device: torch.device | None = None, progress: ProgressReport | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> RemoveResult:
+                  should_stop: Callable[[], bool] | None = None,
+                  shadow_finder: ShadowFinder = find_shadow) -> RemoveResult:
+    """Removes the masked object and, unless options.keep_shadow, the cast shadow `shadow_finder` finds beside
+    it (image, object mask, pixels that may count as ground, device -> (H, W) bool)."""
     validate_remove_input(image, object_mask)
     options = options.validated()
     preset = options.resolved_preset()
@@ -80,8 +88,12 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
     started = time.perf_counter()
     report(STAGE_PREPARE, 0, 1, "Preparing the hole")
     radius = auto_dilation_px(object_mask) if options.dilation_px is None else options.dilation_px
-    hole = dilate(object_mask, radius)
     valid = known_background(image)
+    shadow = np.zeros_like(object_mask) if options.keep_shadow else shadow_finder(image, object_mask, valid, device)
+    shadow &= ~object_mask
+    hole = dilate(object_mask, radius)
+    if shadow.any():  # its soft edge fades on a little beyond what was found
+        hole |= dilate(shadow, max(radius, SHADOW_EDGE_PX))
     if not (valid & ~hole).any():
         raise InvalidInputError(
             f"the hole (the mask grown by {radius} px) covers every visible pixel: nothing is left to learn the "
@@ -130,13 +142,14 @@ def remove_object(image: np.ndarray, object_mask: np.ndarray, options: RemoveOpt
     report(STAGE_COMPOSITE, 0, 1, "Pasting the fill into the hole")
     inner = hole_box.relative_to(window)  # the hole's box inside the window
     box = hole_box.slices
-    alpha = paste_alpha(object_mask[box], hole[box], feather_px=max(1, radius))
+    alpha = paste_alpha(object_mask[box] | shadow[box], hole[box], feather_px=max(1, radius))
     patch = composite(image[box], fill[inner.slices], alpha)
     report(STAGE_COMPOSITE, 1, 1, "Pasting the fill into the hole")
     timings[STAGE_COMPOSITE] = time.perf_counter() - started
 
     return RemoveResult(region=hole_box, patch=patch, object_mask=object_mask[box].copy(), hole_mask=hole[box].copy(),
-                        dilation_px=radius, iterations=iterations, timings=timings)
+                        dilation_px=radius, iterations=iterations, timings=timings,
+                        shadow_mask=shadow[box].copy() if shadow.any() else None)
 
 
 def _fill_by_dip(window: np.ndarray, known: np.ndarray, hole: np.ndarray, background: np.ndarray,

@@ -53,4 +53,4 @@ def replace_object(image: np.ndarray, object_mask: np.ndarray, source: Cutout,
     box = box_on_ground_line(target_box, source.size, (width, height), fit=options.fit)
 
     return remove_and_paste(image, object_mask, source, box, options.remove, "Pasting the new object", device=device,
-                            progress=progress, should_stop=should_stop)
+                            progress=progress, should_stop=should_stop, carry_shadow=True)

@@ -119,14 +119,16 @@ def _to_uint8(colour: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(colour, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def render_scene(spec: SceneSpec, width: int, height: int, *, supersample: int | None = None) -> RenderedScene:
-    """Renders `spec` at width x height (64 .. 2048 each). Same spec and size => identical bytes."""
+def render_scene(spec: SceneSpec, width: int, height: int, *, supersample: int | None = None,
+                 shadows: bool = True) -> RenderedScene:
+    """Renders `spec` at width x height (64 .. 2048 each). Same spec and size => identical bytes. shadows=False:
+    no object darkens the ground (a scene under diffuse light; every shadow mask is empty)."""
     camera = Camera.for_image(spec.camera, width, height)
     s = supersample or default_supersample(width, height)
     if not 1 <= s <= 8:
         raise ValueError(f"Expected a supersample factor between 1 and 8, but found {s}")
     light = np.asarray(spec.light.direction, dtype=np.float64)
-    background, shadows = _background(spec, camera, light, with_shadows=True)
+    background, shadow_alphas = _background(spec, camera, light, with_shadows=shadows)
     count = len(spec.objects)
 
     object_boxes = [camera.pixel_box(bounding_corners(obj), margin=1) for obj in spec.objects]
@@ -178,7 +180,7 @@ def render_scene(spec: SceneSpec, width: int, height: int, *, supersample: int |
 
     ground_seen = hits < samples
     shadow_masks = np.zeros((count, height, width), dtype=bool)
-    for index, shadow in enumerate(shadows):
+    for index, shadow in enumerate(shadow_alphas):
         if shadow is not None:
             (x0, y0, x1, y1), alpha = shadow
             shadow_masks[index, y0:y1, x0:x1] = (alpha > 0) & ground_seen[y0:y1, x0:x1]

@@ -100,6 +100,7 @@ def options_from_proto(options: pb.EditOptions) -> RemoveOptions:
         quality=options.quality or DEFAULT_PRESET,
         fill=FILL_METHODS[options.fill],
         texture=float(options.texture) if options.HasField("texture") else None,
+        keep_shadow=options.keep_shadow,
         iterations=options.iterations or None,
         seed=options.seed,
         guidance_weight=float(weight),
@@ -117,7 +118,7 @@ def options_to_proto(options: RemoveOptions) -> pb.EditOptions:
         dilation_px=-1 if options.dilation_px is None else options.dilation_px,
         quality=options.quality, seed=options.seed, guidance_weight=options.guidance_weight,
         guidance_mode=mode[options.guidance_mode], guidance_statistic=statistic[options.guidance_statistic],
-        fill=fill[options.fill])
+        fill=fill[options.fill], keep_shadow=options.keep_shadow)
     if options.iterations is not None:
         proto_options.iterations = options.iterations
     if options.texture is not None:
@@ -172,11 +173,13 @@ def result_from_proto(result: pb.EditResult, image_size: tuple[int, int]) -> Edi
     if "placed" in masks:
         candidates = [_placement_from_proto(p, *image_size) for p in result.placements]
         return PasteResult(object_mask=masks.get("object"), hole_mask=masks.get("hole"),
-                           placed_mask=masks["placed"], placement=None, candidates=candidates,
+                           shadow_mask=masks.get("shadow"), placed_mask=masks["placed"],
+                           placed_shadow_mask=masks.get("placed shadow"), placement=None, candidates=candidates,
                            image_size=image_size, dilation_px=result.dilation_px, iterations=result.iterations,
                            **common)
     if "edge" in masks:
         return RecolorResult(object_mask=masks["object"], edge_mask=masks["edge"], target_lch=(0.0, 0.0, 0.0),
                              object_chroma=0.0, edge_px=result.dilation_px, **common)
-    return RemoveResult(object_mask=masks["object"], hole_mask=masks["hole"], dilation_px=result.dilation_px,
+    return RemoveResult(object_mask=masks["object"], hole_mask=masks["hole"], shadow_mask=masks.get("shadow"),
+                        dilation_px=result.dilation_px,
                         iterations=result.iterations, **common)

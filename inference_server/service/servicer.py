@@ -24,7 +24,9 @@ from ..pipeline.options import DEFAULT_FILL, PRESETS, FillMethod
 from ..pipeline.remove import STAGE_QUEUED
 from ..placement.predict import PositionPredictor
 from ..placement.vocabulary import PREDICATES
+from ..segmentation import shadows
 from ..segmentation.errors import ModelUnavailableError, NotFoundError
+from ..segmentation.shadow_net import WEIGHTS_FILE
 from . import convert, convert_edits, convert_scene
 from .jobs import ERROR, PROGRESS, Job, JobQueue
 from .segmenter_slot import SegmenterSlot
@@ -109,7 +111,8 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
                                  detail="fill 'dip': fitted to each image at request time; needs no weights"),
                     self._segmentation_info(),
                     pb.ModelInfo(name="position-lstm", task="placement", available=True,
-                                 detail=f"weights loaded from {Path(self.placement.weights_path).name}")],
+                                 detail=f"weights loaded from {Path(self.placement.weights_path).name}"),
+                    _shadow_info()],
             limits=pb.Limits(max_pixels=self.config.max_pixels, max_message_bytes=self.config.max_message_bytes,
                              max_queued_jobs=self.config.max_queued_jobs),
             quality_presets=list(PRESETS),
@@ -191,3 +194,12 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             if kind != PROGRESS:
                 return payload
         context.abort(grpc.StatusCode.CANCELLED, "the detection was cancelled by its client")
+
+
+def _shadow_info() -> pb.ModelInfo:
+    """The shadow segmenter's entry: the weights shipped in the repository (no path), or why it is missing."""
+    present = (shadows.WEIGHTS_DIR / WEIGHTS_FILE).is_file()
+    detail = (f"removal takes the object's cast shadow too; weights {WEIGHTS_FILE} shipped with the server" if present
+              else f"{WEIGHTS_FILE} is missing from the server's weights/shadow_segmenter folder: removal finds no "
+                   "shadows; restore the file from the repository")
+    return pb.ModelInfo(name="shadow-unet", task="shadow segmentation", available=present, detail=detail)

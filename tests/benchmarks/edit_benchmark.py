@@ -21,6 +21,8 @@ Methods
   ours, DIP fill / ours, auto dilation (move and replace, which fill a hole): the old place filled by SIMBIL's
       background-guided DIP (fill dip, quality fast) / with the mask grown by 8 % of the object's size, as for a
       mask the segmentation model found. Add and recolor fill no hole, so these ablations do not apply to them.
+  ours, keep shadow (move and replace): --keep-shadow: the object alone is removed (no shadow step), so its old
+      shadow stays and none is carried to the new place (the behaviour before shadow-aware removal).
   ours, fit width (replace): ReplaceOptions(fit="width"), the new object as wide as the old one instead of inside
       its box.
   naive: what an editor without the method does:
@@ -85,6 +87,7 @@ NAIVE_FILL_GROWTH_PX = 2
 POSITION_SIDE = 256  # position errors are in px at this side, as the position model's evaluation
 SHIFTS = {"left of": (-1, 0), "right of": (1, 0), "in front of": (0, 1), "behind": (0, -1)}  # naive move, x / y
 NAIVE, OURS, DIP, AUTO_DILATION = "naive", "ours", "ours, DIP fill", "ours, auto dilation"
+KEEP_SHADOW = "ours, keep shadow"
 FIT_WIDTH = "ours, fit width"
 
 
@@ -288,7 +291,8 @@ def build_methods(kind: str, remove: RemoveOptions, predictor: PositionPredictor
         return {NAIVE: naive_recolor, OURS: ours_recolor}
     methods = {NAIVE: naive_move if kind == "move" else naive_replace, OURS: ours(remove),
                DIP: ours(replace(remove, fill=FillMethod.DIP, quality="fast")),
-               AUTO_DILATION: ours(replace(remove, dilation_px=None))}
+               AUTO_DILATION: ours(replace(remove, dilation_px=None)),
+               KEEP_SHADOW: ours(replace(remove, keep_shadow=True))}
     if kind == "replace":
         methods[FIT_WIDTH] = ours_replace(remove, device, fit="width")
     return methods
@@ -371,7 +375,7 @@ def markdown_table(rows: list[dict], kind: str) -> str:
     mine = [row for row in rows if row["edit"] == kind]
     columns = [c for c in COLUMNS if any(c[0] in row for row in mine)]
     count = len({row["scene_seed"] for row in mine})
-    note = "" if kind in HOLE_FILLING else " Ablations (DIP fill, auto dilation): not applicable, no hole is filled."
+    note = "" if kind in HOLE_FILLING else " Ablations (DIP fill, auto dilation, keep shadow): not applicable, no hole is filled."
     lines = [f"**{kind}** ({count} edits per size).{note}\n",
              "| size | method | " + " | ".join(title for _, title, _ in columns) + " |",
              "|---:|---|" + "---:|" * len(columns)]

@@ -218,8 +218,8 @@ def case_registered():
     remove = registration(PROCEDURE)
     if remove["registered"]:
         config = Gimp.get_pdb().lookup_procedure(PROCEDURE).create_config()
-        remove["defaults"] = {name: config.get_property(name) for name in ("fill", "texture", "iterations",
-                                                                           "dilation")}
+        remove["defaults"] = {name: config.get_property(name) for name in ("fill", "texture", "keep-shadow",
+                                                                           "iterations", "dilation")}
     return {**remove, "detect": registration(DETECT_PROCEDURE), "recolor": recolor,
             **{edit: registration(name) for edit, name in PASTE_PROCEDURES.items()}}
 

@@ -1,0 +1,75 @@
+"""A moved object takes its shadow along: the old shadow's darkening, measured on the photo, laid on the new place.
+
+    darkening = shadow_darkening(image, filled, shadow)            # where the old shadow was: 1 - shadowed / lit
+    region, carried = carry_shadow(darkening, old_box, new_box)    # moved and scaled with the object
+    image[region.slices] = cast(image[region.slices], carried)     # the ground at the new place darkened
+
+The removal found the object's cast shadow (segmentation/shadows.py) and filled it with shadow-free ground, so the
+photo itself says how much light the shadow takes away at each of its pixels: 1 - original / filled. That map holds
+the light's direction, the shadow's length and its soft edge as the scene's light made them. Moving the object keeps
+the light, so the map moves with the object: anchored at the bottom centre of the object's box (where it stands)
+and scaled by the same factor as the object (nearer = larger). The ground at the new place is multiplied by
+1 - darkening, every channel alike (a shadow dims the light and keeps the surface's colour), before the object is
+pasted over it.
+Not handled: the shadow falling onto another object, and a shadow cut by the image's edge at the old place (only
+its visible part moves).
+
+Arrays: images (H, W, 3|4) uint8; maps (H, W) float32 in [0, MAX_DARKENING]; boxes (x, y, width, height) in px.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .masks import Region
+
+MAX_DARKENING = 0.9
+MIN_DARKENING = 0.01  # a carried shadow ends where it takes less light than this (under 3 of 255 levels)
+
+
+def shadow_darkening(original: np.ndarray, filled: np.ndarray, shadow: np.ndarray) -> np.ndarray:
+    """(H, W) float32: 1 - brightness(original) / brightness(filled) on `shadow` pixels (0 elsewhere), smoothed
+    over a pixel so the grain of the two images does not become the shadow's texture."""
+    original_light = original[..., :3].astype(np.float32).sum(axis=2) + 1.0
+    filled_light = filled[..., :3].astype(np.float32).sum(axis=2) + 1.0
+    darkening = np.clip(1.0 - original_light / filled_light, 0.0, MAX_DARKENING)
+    darkening = ndimage.gaussian_filter(np.where(shadow, darkening, 0.0).astype(np.float32), 1.0)
+    return np.where(ndimage.binary_dilation(shadow, iterations=2), darkening, 0.0).astype(np.float32)
+
+
+def carry_shadow(darkening: np.ndarray, old_box: Region,
+                 new_box: tuple[int, int, int, int]) -> tuple[Region, np.ndarray]:
+    """The `darkening` map (H, W) moved from the object's `old_box` to its `new_box` (x, y, width, height):
+    anchored at each box's bottom centre, scaled by new height / old height. Returns (the region of the image it
+    lands on, the map there); an empty region when nothing lands inside the image."""
+    height, width = darkening.shape
+    new_x, new_y, new_width, new_height = new_box
+    scale = new_height / max(1, old_box.height)
+    old_anchor = np.array([old_box.y + old_box.height, old_box.x + old_box.width / 2.0])  # (row, col) it stands on
+    new_anchor = np.array([new_y + new_height, new_x + new_width / 2.0])
+    rows, cols = np.nonzero(darkening)
+    if rows.size == 0:
+        return Region(0, 0, 0, 0), np.zeros((0, 0), np.float32)
+    extent = np.array([[rows.min(), cols.min()], [rows.max() + 1, cols.max() + 1]])
+    corners = (extent - old_anchor) * scale + new_anchor
+    top, left = np.floor(corners.min(axis=0)).astype(int) - 1
+    bottom, right = np.ceil(corners.max(axis=0)).astype(int) + 1
+    top, left, bottom, right = max(0, top), max(0, left), min(height, bottom), min(width, right)
+    if bottom <= top or right <= left:
+        return Region(0, 0, 0, 0), np.zeros((0, 0), np.float32)
+    # The centre of output pixel p (image coordinates, p + 0.5) samples the old map at old_anchor + (p + 0.5 -
+    # new_anchor) / scale, bilinearly between the old pixels' centres.
+    offset = old_anchor - 0.5 + (np.array([top, left]) + 0.5 - new_anchor) / scale
+    carried = ndimage.affine_transform(darkening, np.eye(2) / scale, offset=offset, output_shape=(bottom - top,
+                                       right - left), order=1, mode="constant", cval=0.0)
+    carried = np.where(carried >= MIN_DARKENING, carried.clip(0.0, MAX_DARKENING), 0.0).astype(np.float32)
+    return Region(int(left), int(top), int(right - left), int(bottom - top)), carried
+
+
+def cast(image: np.ndarray, darkening: np.ndarray) -> np.ndarray:
+    """A copy of `image` with its colour multiplied by 1 - `darkening` (alpha unchanged)."""
+    out = image.copy()
+    touched = darkening > 0
+    rgb = out[..., :3][touched].astype(np.float32) * (1.0 - darkening[touched])[:, None]
+    out[..., :3][touched] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return out
