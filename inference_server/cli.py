@@ -220,7 +220,10 @@ def _add_add(commands: argparse._SubParsersAction) -> None:
     _add_source(add)
     _add_relations(add, "added")
     add.add_argument("--seed", type=int, default=0, help="random seed of the placements (default: %(default)s)")
-    _add_run_options(add, "placed-mask.png")
+    add.add_argument("--no-shadow", action="store_true",
+                     help="paste without a shadow; by default, when a reference object casts one, the new object "
+                          "casts one like it")
+    _add_run_options(add, "placed-mask.png and placed-shadow-mask.png (when a shadow was cast)")
 
 
 def _add_recolor(commands: argparse._SubParsersAction) -> None:

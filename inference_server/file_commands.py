@@ -141,7 +141,7 @@ def replace(args: argparse.Namespace) -> None:
 def add(args: argparse.Namespace) -> None:
     image = _image(args)
     options = AddOptions(candidates=args.candidates, candidate=args.candidate, seed=args.seed,
-                         keep_size=args.keep_size)
+                         keep_size=args.keep_size, cast_shadow=not args.no_shadow)
     _run(args, EditSpec("add", image, options, object_class=args.object_class, relations=_relations(args, image),
                         source=_source(args)))
 

@@ -1074,8 +1074,8 @@ def replace_config(**overrides):
 
 def add_config(*relations, **overrides):
     return Config({"source-layer": None, "source-mask-layer": None, "source-class": "", **relation_slots(*relations),
-                   "candidates": 4, "candidate": 0, "keep-size": False, "seed": 0, "score-threshold": 0.5,
-                   "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+                   "candidates": 4, "candidate": 0, "keep-size": False, "cast-shadow": True, "seed": 0,
+                   "score-threshold": 0.5, "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
 
 
 def white_box_layer(image, name, size, offsets, box, detected_class=None):

@@ -131,6 +131,38 @@ def test_add_places_the_object_where_the_relation_holds_and_changes_nothing_else
     assert result.object_mask is None and result.hole_mask is None and "place" in result.timings
 
 
+@pytest.mark.parametrize("cast_shadow", [True, False])
+def test_an_added_object_casts_a_shadow_like_its_references(added, cast_shadow):
+    before, after = added.before, added.after
+    relation = Triplet("left of", before.classes[0], box01(before.boxes[0]))
+    result = add_object(before.image, source_cutout(picture_of(after, -1)), after.classes[-1], [relation],
+                        PositionPredictor(), AddOptions(candidates=3, cast_shadow=cast_shadow),
+                        reference_masks=[before.object_masks[0]])
+    out = apply_patch(before.image, result.region, result.patch)
+    placed = np.zeros(out.shape[:2], bool)
+    placed[result.region.slices] = result.placed_mask
+    if not cast_shadow:
+        assert result.placed_shadow_mask is None
+        assert np.array_equal(out[~placed], before.image[~placed])
+        return
+    shadow = np.zeros(out.shape[:2], bool)
+    shadow[result.region.slices] = result.placed_shadow_mask
+    assert np.array_equal(out[~(placed | shadow)], before.image[~(placed | shadow)])
+    assert not (shadow & placed).any()
+    ratio = out[shadow].astype(float).sum(axis=1) / (before.image[shadow].astype(float).sum(axis=1) + 1)
+    assert ratio.max() <= 1.0 and np.median(ratio) < 0.95  # the ground only darkens, visibly
+    rows = np.flatnonzero(placed.any(axis=1))
+    shadow_rows = np.flatnonzero(shadow.any(axis=1))
+    assert shadow_rows[-1] >= rows[-1] - 2  # the shadow lies on the ground the object stands on
+    truth_shadow = after.shadow_masks[-1] & ~after.object_masks[-1]
+    reference_shadow = before.shadow_masks[0] & ~before.object_masks[0]
+    # the same light: the new shadow leaves its object on the side the reference's leaves its own
+    offset = np.array(np.nonzero(shadow)).mean(axis=1) - np.array(np.nonzero(placed)).mean(axis=1)
+    reference_offset = (np.array(np.nonzero(reference_shadow)).mean(axis=1)
+                        - np.array(np.nonzero(before.object_masks[0])).mean(axis=1))
+    assert np.dot(offset, reference_offset) > 0 and truth_shadow.any()
+
+
 def test_add_with_keep_size_pastes_the_source_pixels_unchanged(added):
     before, after = added.before, added.after
     picture = picture_of(after, -1)

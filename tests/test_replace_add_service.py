@@ -65,8 +65,8 @@ def test_replace_answers_the_pipelines_pixels_and_masks(stub, replaced):
     assert tuple(local.region) == (result.region.x, result.region.y, result.region.width, result.region.height)
     assert np.array_equal(patch_of(result), local.patch)
     masks = masks_of(result)
-    assert set(masks) == {"object", "hole", "placed"}
-    assert all(np.array_equal(masks[name], getattr(local, f"{name}_mask")) for name in ("object", "hole", "placed"))
+    assert set(masks) == {"object", "hole", "shadow", "placed", "placed shadow"}  # the generator's objects cast one
+    assert all(np.array_equal(masks[name], getattr(local, f"{name.replace(' ', '_')}_mask")) for name in masks)
     assert list(result.placements) == []
     stages = [p.stage for p in progress]
     assert stages.index("inpaint") < stages.index("paste")
@@ -77,9 +77,12 @@ def test_add_answers_the_pipelines_pixels_mask_and_placements(stub, added):
     before = added.before
     local = add_object(before.image, source_cutout(picture_of(added.after, -1)), added.after.classes[-1],
                        [Triplet("left of", before.classes[0], box01(before.boxes[0]))], PositionPredictor(),
-                       AddOptions(candidates=3, seed=3))
+                       AddOptions(candidates=3, seed=3), reference_masks=[before.object_masks[0]])
     assert np.array_equal(patch_of(result), local.patch)
-    assert set(masks_of(result)) == {"placed"} and np.array_equal(masks_of(result)["placed"], local.placed_mask)
+    masks = masks_of(result)
+    assert set(masks) == {"placed", "placed shadow"}  # the reference casts a shadow, so the new object does too
+    assert np.array_equal(masks["placed"], local.placed_mask)
+    assert np.array_equal(masks["placed shadow"], local.placed_shadow_mask)
     assert len(result.placements) == 3 and result.placements[0].all_relations_hold
     best = result.placements[0].box
     assert best.x + best.width / 2 < (before.boxes[0, 0] + before.boxes[0, 2]) / 2
@@ -145,13 +148,16 @@ def test_cli_replace_and_add_in_process_equal_through_a_server(replaced, added, 
     out = capsys.readouterr().out
     assert "placement 1 of 3" in out and "no fill" in out
     placed = np.asarray(Image.open(tmp_path / "add" / "placed-mask.png")) == 255
+    shadow = np.asarray(Image.open(tmp_path / "add" / "placed-shadow-mask.png")) == 255
     local = np.asarray(Image.open(tmp_path / "add-local.png"))
-    assert np.array_equal(local[~placed], added.before.image[~placed]) and placed.any()
+    changed = placed | shadow
+    assert np.array_equal(local[~changed], added.before.image[~changed]) and placed.any() and shadow.any()
+    assert local[shadow].astype(float).mean() < added.before.image[shadow].astype(float).mean()  # darker ground
     cols = np.flatnonzero(placed.any(axis=0))
     assert (cols[0] + cols[-1] + 1) / 2 < (added.before.boxes[0, 0] + added.before.boxes[0, 2]) / 2
-    assert sorted(p.name for p in (tmp_path / "replace").iterdir()) == ["hole-mask.png", "object-mask.png",
-                                                                        "placed-mask.png"]
-    assert [p.name for p in (tmp_path / "add").iterdir()] == ["placed-mask.png"]
+    assert sorted(p.name for p in (tmp_path / "replace").iterdir()) == [
+        "hole-mask.png", "object-mask.png", "placed-mask.png", "placed-shadow-mask.png", "shadow-mask.png"]
+    assert sorted(p.name for p in (tmp_path / "add").iterdir()) == ["placed-mask.png", "placed-shadow-mask.png"]
 
     Image.fromarray(picture_of(added.after, -1)[..., :3]).save(tmp_path / "opaque.png")
     assert main([*commands["add"][:2], "--with", str(tmp_path / "opaque.png"), *commands["add"][4:],

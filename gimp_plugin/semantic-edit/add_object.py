@@ -4,7 +4,8 @@ The new object is a layer of any open image, read as Replace Object reads it (pl
 class for the position model; the relations and their references come from placing, as for Move Object. The server
 lets the position model propose places, scales the object to the chosen box's height (nearer = larger, unless
 keep-size) and pastes it; nothing is removed. The result is the group "Add: <source> <relations>" above the layer:
-the edited pixels (shown) and the mask "placed mask" (hidden). The places considered come back as text.
+the edited pixels (shown) and the masks "placed mask" and, when the object casts a shadow like a reference's,
+"placed shadow" (hidden). The places considered come back as text.
 """
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from typing import Any, Callable
 
 from paste_requests import DEFAULT_CANDIDATES, AddRequest  # noqa: E402
 from placing import (  # noqa: E402
-    PLACED_MASK_LAYER_NAME, PlacedResult, RelationSetting, placed_result, placing_from_config, relation_requests,
+    PLACED_MASK_LAYER_NAME, PLACED_SHADOW_LAYER_NAME, PlacedResult, RelationSetting, placed_result, placing_from_config, relation_requests,
     source_object, used_candidate)
 from remove_object import (  # noqa: E402
     detection_from_config, insert_result, read_pixels, result_log, run_edit, server_from_config, source_layer)
 from semantic_edit_client import SemanticEditClient  # noqa: E402
 
-ADD_MASK_LAYERS = (("placed", PLACED_MASK_LAYER_NAME),)
+ADD_MASK_LAYERS = (("placed shadow", PLACED_SHADOW_LAYER_NAME), ("placed", PLACED_MASK_LAYER_NAME))
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class AddSettings:
     source_layer, source_mask_layer: the new object, as ReplaceSettings'. source_class: its class for the position
         model, e.g. "lamp"; "" = the class Detect Objects gave the source layer, else "some object".
     relations, candidates, candidate, keep_size (the picture's own size), seed (picks the places): as MoveSettings'.
+    cast_shadow: when a reference object casts a shadow, the new object casts one like it.
     score_threshold, max_objects: how the server finds references named by class. server: "host:port".
     """
 
@@ -41,6 +43,7 @@ class AddSettings:
     candidate: int = 0
     keep_size: bool = False
     seed: int = 0
+    cast_shadow: bool = True
     score_threshold: float = 0.5
     max_objects: int = 0
 
@@ -52,6 +55,7 @@ def settings_from_config(config) -> AddSettings:
                        source_mask_layer=config.get_property("source-mask-layer"),
                        source_class=" ".join((config.get_property("source-class") or "").split()),
                        score_threshold=score_threshold, max_objects=max_objects,
+                       cast_shadow=bool(config.get_property("cast-shadow")),
                        **placing_from_config(config, "Add Object"))
 
 
@@ -66,7 +70,8 @@ def add_object(image, drawables, settings: AddSettings,
     pixels, channels = read_pixels(layer)
     request = AddRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
                          source=source, relations=relations, candidates=settings.candidates,
-                         candidate=settings.candidate, keep_size=settings.keep_size, seed=settings.seed)
+                         candidate=settings.candidate, keep_size=settings.keep_size, seed=settings.seed,
+                         cast_shadow=settings.cast_shadow)
     if log is not None:
         log(f"add '{source_name}' (class '{source.object_class or 'some object'}') {relations_label}, candidate "
             f"{settings.candidate} of {settings.candidates}")

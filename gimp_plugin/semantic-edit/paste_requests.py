@@ -227,7 +227,8 @@ class AddRequest:
     """Add `source` where `relations` hold: the position model predicts its box (nearer = larger, unless keep_size:
     the picture's own size), the source is scaled to the box's height and pasted. Nothing is removed.
 
-    relations, candidates, candidate: as MoveRequest's. seed: picks the placements.
+    relations, candidates, candidate: as MoveRequest's. seed: picks the placements. cast_shadow: when a reference
+    object casts a shadow, the new object casts one like it (the result's mask "placed shadow").
     """
 
     width: int
@@ -240,6 +241,7 @@ class AddRequest:
     candidate: int = 0
     keep_size: bool = False
     seed: int = 0
+    cast_shadow: bool = True
 
     def check(self) -> None:
         _check_image(self.width, self.height, self.channels, self.pixels)
@@ -253,5 +255,6 @@ class AddRequest:
     def to_proto(self, pb):
         add = pb.AddEdit(source=self.source.to_proto(pb),
                          relations=[r.to_proto(pb, self.width, self.height) for r in self.relations],
-                         candidates=self.candidates, candidate=self.candidate, keep_size=self.keep_size)
+                         candidates=self.candidates, candidate=self.candidate, keep_size=self.keep_size,
+                         no_shadow=not self.cast_shadow)
         return pb.EditRequest(image=request_image_to_proto(pb, self), add=add, options=pb.EditOptions(seed=self.seed))

@@ -127,6 +127,12 @@ def placement_arguments(procedure, flags) -> None:
         "predicts (nearer = larger)", False, flags)
 
 
+def cast_shadow_argument(procedure, flags) -> None:
+    procedure.add_boolean_argument(
+        "cast-shadow", "Cast _shadow", "When a reference object casts a shadow, the new object casts one like it "
+        "(returned as the mask layer 'placed shadow')", True, flags)
+
+
 def source_arguments(procedure, flags) -> None:
     procedure.add_layer_argument(
         "source-layer", "So_urce layer", "The layer showing the new object, transparent around it (any open "

@@ -24,8 +24,8 @@
 #   quality, fill, texture, keep-shadow, iterations, seed, score-threshold, max-objects, server; returns
 #   result-layer.
 # semantic-edit-add: source-layer, source-mask-layer, source-class, relation-N / reference-layer-N /
-#   reference-class-N, candidates, candidate, keep-size, seed, score-threshold, max-objects, server; returns
-#   result-layer, placements.
+#   reference-class-N, candidates, candidate, keep-size, cast-shadow, seed, score-threshold, max-objects, server;
+#   returns result-layer, placements.
 # semantic-edit-detect: score-threshold, max-objects, server; returns objects-group and relations (one per line).
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEME
 REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit", *FILL_FIELDS, "seed",
                          *DETECTION_FIELDS]
 ADD_DIALOG_FIELDS = ["source-layer", "source-mask-layer", "source-class", *RELATION_FIELDS, *PLACEMENT_FIELDS,
-                     "seed", *DETECTION_FIELDS]
+                     "cast-shadow", "seed", *DETECTION_FIELDS]
 DETECT_DIALOG_FIELDS = DETECTION_FIELDS
 # The server address a person typed, kept in GIMP's parasiterc: GIMP itself remembers the dialog's values only after
 # a successful run, and the first run often fails because the server is not started yet.
@@ -356,6 +356,7 @@ class SemanticEdit(Gimp.PlugIn):
             "cube'; empty = the class Detect Objects gave the source layer, else 'some object'", "", flags)
         arguments.relation_arguments(procedure, flags)
         arguments.placement_arguments(procedure, flags)
+        arguments.cast_shadow_argument(procedure, flags)
         arguments.seed_argument(procedure, flags, "the proposed places")
         arguments.detection_arguments(procedure, flags)
         arguments.server_argument(procedure, flags)

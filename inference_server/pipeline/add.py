@@ -1,6 +1,7 @@
 """Adding an object where relations hold ("a lamp on the table"): the position model predicts its box (its size
 from the place: nearer = larger), the source object is scaled to the box's height (aspect kept), stands on the
-box's bottom edge and is pasted with its own alpha. Nothing is removed, so no fitting runs.
+box's bottom edge and is pasted with its own alpha; when a reference object casts a shadow, the new object casts
+one like it (shadow_transfer.py). Nothing is removed, so no fitting runs.
 
     source = source_cutout(picture_rgba)
     result = add_object(image, source, "lamp", [Triplet("on", "table", box01)], predictor, AddOptions())
@@ -12,25 +13,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ..errors import InvalidInputError
 from ..placement.predict import PositionPredictor
 from ..placement.vocabulary import Box01, PlacementRequest, Triplet
 from .move import check_candidates, choose_placement
 from .paste import Cutout
-from .pasting import STAGE_PASTE, STAGE_PLACE, PasteResult, box_on_ground_line, paste_scaled
-from .remove import ProgressReport
+from . import shadow_transfer
+from .masks import Region, bounding_region
+from .pasting import STAGE_PASTE, STAGE_PLACE, PasteResult, box_on_ground_line, paste_scaled, placed_in, union
+from .remove import ProgressReport, known_background
 
 
 @dataclass(frozen=True)
 class AddOptions:
     """candidates: how many ranked placements to consider, 1..16; candidate: which to use, 0 = the best; seed: the
-    placements' random draws; keep_size: paste at the source picture's own size instead of the predicted one."""
+    placements' random draws; keep_size: paste at the source picture's own size instead of the predicted one.
+    cast_shadow: when a reference object casts a shadow, the new object casts one like it (shadow_transfer.py)."""
 
     candidates: int = 4
     candidate: int = 0
     seed: int = 0
     keep_size: bool = False
+    cast_shadow: bool = True
 
     def validated(self) -> AddOptions:
         check_candidates(self.candidates, self.candidate)
@@ -39,9 +45,11 @@ class AddOptions:
 
 def add_object(image: np.ndarray, source: Cutout, object_class: str, relations: Sequence[Triplet],
                predictor: PositionPredictor, options: AddOptions = AddOptions(), *,
-               progress: ProgressReport | None = None, others: Sequence[Box01] = ()) -> PasteResult:
+               progress: ProgressReport | None = None, others: Sequence[Box01] = (),
+               reference_masks: Sequence[np.ndarray] = (), device: torch.device | None = None) -> PasteResult:
     """Pastes `source` into `image` ((H, W, 3|4) uint8) where `relations` (to objects in the image) hold, clear of
-    the `others` boxes (0..1: further objects in the image) as of the references (placement/overlap.py)."""
+    the `others` boxes (0..1: further objects in the image) as of the references (placement/overlap.py).
+    reference_masks: the relations' reference objects ((H, W) bool each), whose shadows show the scene's light."""
     if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
         raise InvalidInputError(f"the image must be 8-bit RGB or RGBA; got shape {image.shape}, {image.dtype}")
     options = options.validated()
@@ -59,10 +67,37 @@ def add_object(image: np.ndarray, source: Cutout, object_class: str, relations: 
 
     started = time.perf_counter()
     report(STAGE_PASTE, 0, 1, "Pasting the object")
-    pasted = paste_scaled(image, source, box)
+    shadow_region, carried = _new_shadow(image, reference_masks, box, device) if options.cast_shadow else (None, None)
+    shaded = image
+    if shadow_region is not None:
+        shaded = image.copy()
+        shaded[shadow_region.slices] = shadow_transfer.cast(image[shadow_region.slices], carried)
+    pasted = paste_scaled(shaded, source, box)
+    region, placed, placed_shadow = pasted.region, pasted.placed_mask, None
+    if shadow_region is not None:
+        region = union(region, shadow_region)
+        placed = placed_in(region, pasted.region, pasted.placed_mask)
+        placed_shadow = placed_in(region, shadow_region, carried > 0) & ~placed
     report(STAGE_PASTE, 1, 1, "Pasting the object")
     timings = {STAGE_PLACE: place_seconds, STAGE_PASTE: time.perf_counter() - started}
 
-    return PasteResult(region=pasted.region, patch=pasted.image[pasted.region.slices].copy(), object_mask=None,
-                       hole_mask=None, placed_mask=pasted.placed_mask, placement=placement, candidates=candidates,
-                       image_size=(width, height), timings=timings)
+    return PasteResult(region=region, patch=pasted.image[region.slices].copy(), object_mask=None,
+                       hole_mask=None, placed_mask=placed, placement=placement, candidates=candidates,
+                       image_size=(width, height), timings=timings, placed_shadow_mask=placed_shadow)
+
+
+def _new_shadow(image: np.ndarray, reference_masks: Sequence[np.ndarray], box: tuple[int, int, int, int],
+                device: torch.device | None) -> tuple[Region | None, np.ndarray | None]:
+    """The shadow of an object pasted at `box`, like the first reference's that casts one: (region, darkening
+    there), or (None, None)."""
+    valid = known_background(image)
+    for mask in reference_masks:
+        if mask is None or not mask.any():
+            continue
+        darkening = shadow_transfer.reference_darkening(image, mask, valid, device)
+        if darkening is None:
+            continue
+        region, carried = shadow_transfer.carry_shadow(darkening, bounding_region(mask), box)
+        if region.width and region.height:
+            return region, carried
+    return None, None

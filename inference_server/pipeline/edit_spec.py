@@ -197,7 +197,7 @@ def run_edit(spec: EditSpec, models: EditModels, *, progress: ProgressReport | N
     elif spec.kind == "add":
         others = _other_objects(resolver, references)
         result = add_object(image, source, object_class, triplets, models.predictor, options, progress=progress,
-                            others=others)
+                            others=others, reference_masks=[found.mask for found in references], device=device)
     else:
         result = remove_object(image, target.mask, options, device=device, progress=progress,
                                should_stop=should_stop)

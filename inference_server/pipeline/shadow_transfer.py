@@ -1,6 +1,7 @@
 """A moved object takes its shadow along: the old shadow's darkening, measured on the photo, laid on the new place.
 
     darkening = shadow_darkening(image, filled, shadow)            # where the old shadow was: 1 - shadowed / lit
+    darkening = reference_darkening(image, reference_mask, valid)  # add: another object's shadow, or None
     region, carried = carry_shadow(darkening, old_box, new_box)    # moved and scaled with the object
     image[region.slices] = cast(image[region.slices], carried)     # the ground at the new place darkened
 
@@ -11,6 +12,10 @@ the light, so the map moves with the object: anchored at the bottom centre of th
 and scaled by the same factor as the object (nearer = larger). The ground at the new place is multiplied by
 1 - darkening, every channel alike (a shadow dims the light and keeps the surface's colour), before the object is
 pasted over it.
+An added object has no old shadow: it takes a reference object's (the first relation's reference that casts one),
+whose darkening is measured against the ground estimated under it by harmonic interpolation, and carried to the new
+box the same way (scaled by the new object's height over the reference's: the same light makes shadows as long as
+their objects are tall; the shadow's outline stays the reference's).
 Not handled: the shadow falling onto another object, and a shadow cut by the image's edge at the old place (only
 its visible part moves).
 
@@ -19,9 +24,12 @@ Arrays: images (H, W, 3|4) uint8; maps (H, W) float32 in [0, MAX_DARKENING]; box
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy import ndimage
 
-from .masks import Region
+from ..inpainting.harmonic import harmonic_fill
+from ..segmentation.shadows import find_shadow
+from .masks import Region, bounding_region, dilate
 
 MAX_DARKENING = 0.9
 MIN_DARKENING = 0.01  # a carried shadow ends where it takes less light than this (under 3 of 255 levels)
@@ -73,3 +81,21 @@ def cast(image: np.ndarray, darkening: np.ndarray) -> np.ndarray:
     rgb = out[..., :3][touched].astype(np.float32) * (1.0 - darkening[touched])[:, None]
     out[..., :3][touched] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
     return out
+
+
+def reference_darkening(image: np.ndarray, reference_mask: np.ndarray, valid: np.ndarray,
+                        device: torch.device | None = None) -> np.ndarray | None:
+    """The darkening map (H, W) of the shadow `reference_mask`'s object casts (segmentation/shadows.py), measured
+    against the ground estimated under the object and its shadow by harmonic interpolation; None when it casts none."""
+    shadow = find_shadow(image, reference_mask, valid, device)
+    if not shadow.any():
+        return None
+    height, width = reference_mask.shape
+    box = bounding_region(reference_mask | shadow)
+    window = box.grown(max(8, max(box.width, box.height) // 4), height, width)
+    unknown = dilate(reference_mask | shadow, 3)[window.slices] | ~valid[window.slices]
+    crop = torch.from_numpy(np.array(image[window.slices][..., :3])).permute(2, 0, 1).float()
+    ground = harmonic_fill(crop, torch.from_numpy(unknown)).permute(1, 2, 0).numpy()
+    filled = np.array(image[..., :3])
+    filled[window.slices] = np.clip(np.rint(ground), 0, 255).astype(np.uint8)
+    return shadow_darkening(image, filled, shadow)

@@ -89,7 +89,8 @@ def _add_from_proto(edit: pb.AddEdit, options: pb.EditOptions, image: np.ndarray
         raise InvalidInputError("add needs a source object: set add.source (an RGBA picture of the new object, or "
                                 "a picture with a mask)")
     add_options = AddOptions(candidates=edit.candidates or DEFAULT_CANDIDATES, candidate=edit.candidate,
-                             seed=options.seed, keep_size=edit.keep_size).validated()
+                             seed=options.seed, keep_size=edit.keep_size,
+                             cast_shadow=not edit.no_shadow).validated()
     return EditSpec("add", image, add_options, object_class=edit.source.object_class,
                     relations=_relations_from_proto(edit.relations, image),
                     source=_source_from_proto(edit.source, max_pixels))
@@ -165,7 +166,7 @@ def _replace_to_proto(spec: EditSpec):
 def _add_to_proto(spec: EditSpec):
     o = spec.options
     add = pb.AddEdit(source=_source_to_proto(spec), relations=_relations_to_proto(spec), candidates=o.candidates,
-                     candidate=o.candidate, keep_size=o.keep_size)
+                     candidate=o.candidate, keep_size=o.keep_size, no_shadow=not o.cast_shadow)
     return add, pb.EditOptions(seed=o.seed)
 
 

@@ -23,6 +23,8 @@ Methods
       mask the segmentation model found. Add and recolor fill no hole, so these ablations do not apply to them.
   ours, keep shadow (move and replace): --keep-shadow: the object alone is removed (no shadow step), so its old
       shadow stays and none is carried to the new place (the behaviour before shadow-aware removal).
+  ours, no shadow (add): AddOptions(cast_shadow=False): the new object without the shadow its references' cast
+      would give it.
   ours, fit width (replace): ReplaceOptions(fit="width"), the new object as wide as the old one instead of inside
       its box.
   naive: what an editor without the method does:
@@ -88,6 +90,7 @@ POSITION_SIDE = 256  # position errors are in px at this side, as the position m
 SHIFTS = {"left of": (-1, 0), "right of": (1, 0), "in front of": (0, 1), "behind": (0, -1)}  # naive move, x / y
 NAIVE, OURS, DIP, AUTO_DILATION = "naive", "ours", "ours, DIP fill", "ours, auto dilation"
 KEEP_SHADOW = "ours, keep shadow"
+NO_SHADOW = "ours, no shadow"
 FIT_WIDTH = "ours, fit width"
 
 
@@ -203,10 +206,12 @@ def ours_replace(remove: RemoveOptions, device: torch.device, fit: str = "inside
     return run
 
 
-def ours_add(predictor: PositionPredictor) -> Method:
+def ours_add(predictor: PositionPredictor, cast_shadow: bool = True) -> Method:
     def run(pair: RenderedEdit) -> Outcome:
         source, class_name = new_object(pair)
-        result = add_object(pair.before.image, source, class_name, requested_triplets(pair), predictor, AddOptions())
+        references = [pair.before.object_masks[r.object] for r in pair.edit.requested]
+        result = add_object(pair.before.image, source, class_name, requested_triplets(pair), predictor,
+                            AddOptions(cast_shadow=cast_shadow), reference_masks=references)
         image, box = whole_image(pair, result)
         return Outcome(image, box, result.placement.box)
     return run
@@ -286,7 +291,7 @@ def build_methods(kind: str, remove: RemoveOptions, predictor: PositionPredictor
     elif kind == "replace":
         ours = lambda options: ours_replace(options, device)  # noqa: E731
     elif kind == "add":
-        return {NAIVE: naive_add, OURS: ours_add(predictor)}
+        return {NAIVE: naive_add, OURS: ours_add(predictor), NO_SHADOW: ours_add(predictor, cast_shadow=False)}
     else:
         return {NAIVE: naive_recolor, OURS: ours_recolor}
     methods = {NAIVE: naive_move if kind == "move" else naive_replace, OURS: ours(remove),
