@@ -33,7 +33,7 @@ def _explain(error: grpc.RpcError, address: str) -> SemanticEditError:
     if code == grpc.StatusCode.UNAVAILABLE:
         return RemoteError(f"no Semantic Edit server answers at {address}; start one with "
                            f"`semantic-edit serve --port {address.rsplit(':', 1)[-1]}` ({details})")
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
+    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE):
         return InvalidInputError(details)
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFoundError(details)

@@ -321,3 +321,52 @@ def test_get_info_names_no_folder_of_the_server(stub):
     assert shadow.available and "shadow_unet.pth" in shadow.detail and "/" not in shadow.detail  # no paths told
     assert without_folders("weights /srv/models/x.pth missing; run ./install.sh and/or --weights C:\\m\\y.pth") == \
         "weights x.pth missing; run ./install.sh and/or --weights y.pth"
+
+
+def test_largest_reply_is_the_image_and_every_mask_at_full_size():
+    from inference_server.pipeline.edit_spec import EditSpec, TargetSpec
+    from inference_server.pipeline.move import MoveOptions
+    from inference_server.pipeline.options import RemoveOptions
+    from inference_server.service.reply_size import REPLY_OVERHEAD_BYTES, largest_result_bytes
+
+    rgba = np.zeros((50, 100, 4), np.uint8)
+    mask = np.zeros((50, 100), bool)
+    assert largest_result_bytes(EditSpec("remove", rgba, RemoveOptions(), target=TargetSpec(mask=mask))) == \
+        5000 * (4 + 3) + REPLY_OVERHEAD_BYTES  # RGBA patch + object, hole, shadow
+    assert largest_result_bytes(EditSpec("move", rgba[..., :3], MoveOptions(), target=TargetSpec(mask=mask))) == \
+        5000 * (3 + 5) + REPLY_OVERHEAD_BYTES  # + placed and placed shadow
+
+
+def test_an_answer_too_large_to_send_is_refused_before_any_work():
+    from inference_server.config import ServerConfig
+    from inference_server.device import choose_device
+    from inference_server.service.server import create_server, message_size_options
+
+    config = ServerConfig(port=0, device="cpu", max_pixels=400 * 400, max_message_bytes=2 ** 20)
+    server, port = create_server(config, choose_device("cpu"))
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=message_size_options(2 ** 20))
+    try:
+        small = pb_grpc.SemanticEditStub(channel)
+        image = np.full((400, 400, 3), 120, np.uint8)
+        mask = np.zeros((400, 400), bool)
+        mask[150:200, 150:200] = True
+        reference = np.zeros((400, 400), bool)
+        reference[150:200, 300:350] = True
+        target = pb.Target(mask=pb.Mask(width=400, height=400, data=mask.astype(np.uint8).tobytes()))
+        move = pb.MoveEdit(target=target, relations=[pb.PlacementRelation(
+            predicate="left of", reference=pb.Target(mask=pb.Mask(width=400, height=400,
+                                                                 data=reference.astype(np.uint8).tobytes())))])
+        request = pb.EditRequest(image=pb.Image(width=400, height=400, format=pb.PIXEL_FORMAT_RGB8,
+                                                data=image.tobytes()), move=move)
+        started = time.perf_counter()
+        with pytest.raises(grpc.RpcError) as refused:
+            list(small.Edit(request, timeout=RPC_TIMEOUT))
+        assert refused.value.code() == grpc.StatusCode.OUT_OF_RANGE
+        assert "--max-message-mb 2" in refused.value.details() and "1 MB" in refused.value.details()
+        assert "at most 0.1 megapixels" in refused.value.details()  # (1 MiB - 64 KiB) / 8 bytes a pixel
+        assert time.perf_counter() - started < 5  # refused up front, not after the edit
+        _, result = run_edit(small, remove_request(image[:64, :64], np.eye(64, dtype=bool)))
+        assert result.region.width > 0  # an answer that fits is served by the same server
+    finally:
+        channel.close()
+        server.stop(grace=None)

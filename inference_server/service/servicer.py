@@ -29,6 +29,7 @@ from ..segmentation.errors import ModelUnavailableError, NotFoundError
 from ..segmentation.shadow_net import WEIGHTS_FILE
 from . import convert, convert_edits, convert_scene
 from .jobs import ERROR, PROGRESS, Job, JobQueue
+from .reply_size import reply_too_large
 from .segmenter_slot import SegmenterSlot
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,9 @@ class SemanticEditServicer(pb_grpc.SemanticEditServicer):
             spec = convert_edits.edit_request_from_proto(request, self.config.max_pixels)
         except InvalidInputError as error:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        too_large = reply_too_large(spec, self.config.max_message_bytes)
+        if too_large:  # before any work: the answer could not be sent
+            context.abort(grpc.StatusCode.OUT_OF_RANGE, too_large)
         segmenter = self._require_segmenter(context) if spec.needs_segmenter else None
         models = EditModels(segmenter, self.placement, self.device.torch_device)
 
