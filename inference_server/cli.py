@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 from .config import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_PORT,
                      DEFAULT_SEGMENTER, ServerConfig)
+from .credentials import read_pem, read_token
 from .device import DEVICE_CHOICES
 from .errors import InvalidInputError, SemanticEditError, quoted
 from .pipeline.options import DEFAULT_FILL, PRESETS, REPLACE_FITS, FillMethod, GuidanceMode, GuidanceStatistic
@@ -77,9 +78,13 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="run the gRPC server", parents=[_model_options()],
                                 description="Run the Semantic Edit gRPC server (loopback only by default).")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s); beyond "
-                       "this machine only with --insecure-remote")
+                       "this machine only with --tls-cert, --tls-key and --token-file (or --insecure-remote)")
+    serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="the server's certificate (PEM): serve TLS only")
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the private key of --tls-cert (PEM)")
+    serve.add_argument("--token-file", type=Path, metavar="FILE",
+                       help="a file holding the token every client must send (its first line, 16+ characters)")
     serve.add_argument("--insecure-remote", action="store_true",
-                       help="allow a --host other machines can reach, with no encryption and no authentication")
+                       help="allow a --host other machines can reach without TLS and a token")
     serve.add_argument("--port", type=whole_number(0, 65535), default=DEFAULT_PORT,
                        help="port, 1-65535, 0 = any free one (default: %(default)s)")
     serve.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
@@ -189,7 +194,7 @@ def _add_run_options(parser: argparse.ArgumentParser, mask_files: str) -> None:
     """--save-masks, --server, --device, --threads."""
     parser.add_argument("--save-masks", type=Path, metavar="DIR",
                         help=f"also write {mask_files} (full image size) into DIR")
-    parser.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
+    _add_client_options(parser)
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
     parser.add_argument("--threads", type=whole_number(0, MAX_THREADS), default=0,
                         help=THREADS_HELP + "; in-process only")
@@ -254,7 +259,7 @@ def _add_detect(commands: argparse._SubParsersAction) -> None:
     detect.add_argument("--json", action="store_true", help="print JSON instead of a table")
     detect.add_argument("--save-masks", type=Path, metavar="DIR",
                         help="also write each object's mask as DIR/object-ID-CLASS-N.png")
-    detect.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of working in-process")
+    _add_client_options(detect)
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="in-process only")
     detect.add_argument("--threads", type=whole_number(0, MAX_THREADS), default=0,
                         help=THREADS_HELP + "; in-process only")
@@ -273,8 +278,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recolor(commands)
     _add_detect(commands)
     info = commands.add_parser("info", help="show what a running server offers")
-    info.add_argument("--server", metavar="HOST:PORT", default=f"127.0.0.1:{DEFAULT_PORT}")
+    _add_client_options(info, default=f"127.0.0.1:{DEFAULT_PORT}")
     return parser
+
+
+def _add_client_options(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """--server, --tls-ca, --token-file: which running server, and how to reach it."""
+    parser.add_argument("--server", metavar="HOST:PORT", default=default,
+                        help="the running server to use" if default else
+                        "use a running server instead of working in-process")
+    parser.add_argument("--tls-ca", type=Path, metavar="FILE",
+                        help="with --server: speak TLS, trusting the certificate authority in FILE (PEM; for a "
+                             "self-signed server, its certificate)")
+    parser.add_argument("--token-file", type=Path, metavar="FILE", help="with --server: send the token in FILE")
 
 
 def is_loopback(host: str) -> bool:
@@ -287,24 +303,49 @@ def is_loopback(host: str) -> bool:
         return False  # a name or an unparsable address: assume the network can reach it
 
 
-REMOTE_REFUSAL = ("listening on {host} lets anyone who can reach this machine run edits, unencrypted and without a "
-                  "password; serve on 127.0.0.1 and reach it through an SSH tunnel (ssh -L 50051:127.0.0.1:50051 "
-                  "THIS-MACHINE), or add --insecure-remote on a network you trust")
+REMOTE_REFUSAL = ("listening on {host} without {missing} lets anyone who can reach this machine {risk}; give "
+                  "--tls-cert FILE --tls-key FILE --token-file FILE (README: Sharing one GPU server), or serve on "
+                  "127.0.0.1 and reach it through an SSH tunnel (ssh -L 50051:127.0.0.1:50051 THIS-MACHINE), or add "
+                  "--insecure-remote on a network you trust")
+
+
+def security_settings(args: argparse.Namespace) -> dict:
+    """The TLS certificate, key and token `serve` was given, read and checked; raises InvalidInputError."""
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise InvalidInputError("TLS needs both --tls-cert FILE and --tls-key FILE")
+    settings = {}
+    if args.tls_cert is not None:
+        settings["tls_certificate"] = read_pem(args.tls_cert, "certificate")
+        settings["tls_key"] = read_pem(args.tls_key, "private key")
+    if args.token_file is not None:
+        settings["token"] = read_token(args.token_file)
+    return settings
 
 
 def serve(args: argparse.Namespace) -> int:
     from .device import choose_device, set_cpu_threads
     from .service.server import create_server
 
+    try:
+        security = security_settings(args)
+    except InvalidInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not is_loopback(args.host):
-        if not args.insecure_remote:
-            print(f"error: {REMOTE_REFUSAL.format(host=args.host)}", file=sys.stderr)
+        missing = " and ".join(name for name, given in (("TLS", "tls_key" in security), ("a token", "token" in security))
+                               if not given)
+        if missing and not args.insecure_remote:
+            risk = ("read the photos and results on the way" if "token" in security
+                    else "run edits" + (", unencrypted" if "tls_key" not in security else ""))
+            print(f"error: {REMOTE_REFUSAL.format(host=args.host, missing=missing, risk=risk)}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        log.warning("listening on %s with no encryption and no authentication (--insecure-remote)", args.host)
+        if missing:
+            log.warning("listening on %s without %s (--insecure-remote)", args.host, missing)
 
     config = ServerConfig(host=args.host, port=args.port, device=args.device, max_pixels=args.max_pixels,
                           max_message_bytes=args.max_message_mb * 2**20, max_queued_jobs=args.max_queued_jobs,
-                          segmenter=args.segmenter, weights=args.weights, detection_size=args.detection_size)
+                          segmenter=args.segmenter, weights=args.weights, detection_size=args.detection_size,
+                          **security)
     set_cpu_threads(args.threads)
     device = choose_device(config.device)
     log.info("device: %s (%s)", device.kind, device.name)
@@ -332,9 +373,9 @@ def work_on_files(args: argparse.Namespace) -> int:
 def info(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
-    from .remote import get_info
+    from .remote import connection, get_info
 
-    print(json_format.MessageToJson(get_info(args.server)))
+    print(json_format.MessageToJson(get_info(connection(args.server, args.tls_ca, args.token_file))))
     return EXIT_OK
 
 

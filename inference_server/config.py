@@ -1,7 +1,7 @@
 """Server configuration: built once from the command line, frozen for the server's life."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_PORT = 50051
@@ -23,6 +23,8 @@ class ServerConfig:
         server serving mask targets, and class/object targets answer FAILED_PRECONDITION.
     detection_size: the shorter image side, in px, the segmenter looks at; None = the model's default (smaller is
         faster and misses more small objects).
+    tls_certificate / tls_key: PEM bytes; with both the server speaks TLS only.
+    token: every call but health checks must carry `authorization: Bearer <token>` (service/auth.py); None: open.
     """
 
     host: str = "127.0.0.1"
@@ -34,6 +36,13 @@ class ServerConfig:
     segmenter: str = DEFAULT_SEGMENTER
     weights: Path | None = None
     detection_size: int | None = None
+    tls_certificate: bytes | None = field(default=None, repr=False)
+    tls_key: bytes | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls_certificate is not None and self.tls_key is not None
 
     @property
     def address(self) -> str:

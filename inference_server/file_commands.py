@@ -175,9 +175,9 @@ def _run(args: argparse.Namespace, spec: EditSpec) -> None:
     progress = TerminalProgress()
     try:
         if args.server:
-            from .remote import edit_remotely
+            from .remote import connection, edit_remotely
 
-            result = edit_remotely(args.server, spec, progress)
+            result = edit_remotely(connection(args.server, args.tls_ca, args.token_file), spec, progress)
         else:
             result = _run_here(args, spec, progress)
     finally:
@@ -226,10 +226,11 @@ def detect(args: argparse.Namespace) -> None:
     image = read_image(args.image)
     settings, relation_options = _settings(args), RelationOptions()
     if args.server:
-        from .remote import detect_remotely, get_info
+        from .remote import connection, detect_remotely, get_info
 
-        scene = detect_remotely(args.server, image, settings, relation_options)
-        model = next((m.name for m in get_info(args.server).models if m.task == "segmentation"), "the server")
+        server = connection(args.server, args.tls_ca, args.token_file)
+        scene = detect_remotely(server, image, settings, relation_options)
+        model = next((m.name for m in get_info(server).models if m.task == "segmentation"), "the server")
     else:
         from .pipeline.detect import detect_scene
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tempfile
 import types
 from pathlib import Path
 
@@ -184,6 +185,8 @@ class FakeGimp(types.ModuleType):
         self.PDBStatusType = types.SimpleNamespace(SUCCESS="SUCCESS", EXECUTION_ERROR="EXECUTION_ERROR",
                                                    CANCEL="CANCEL")
         self.PlugIn = object
+        self.config_folder = tempfile.mkdtemp(prefix="gimp-config-")  # GIMP's configuration folder
+        self.directory = lambda: self.config_folder
         for name in ("progress_init", "progress_set_text", "progress_update", "progress_pulse", "progress_end",
                      "context_push", "context_pop", "displays_flush", "message"):
             setattr(self, name, lambda *args, _name=name: self.calls.append((_name, *args)))
@@ -722,6 +725,28 @@ def test_missing_grpc_says_to_rerun_the_installer(gimp, monkeypatch):
     values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source], settings_config(), None)
     assert values.index(0) == "EXECUTION_ERROR"
     assert "cannot load gRPC" in values.index(1) and "Re-run ./install.sh" in values.index(1)
+
+
+def test_a_bad_connection_file_is_a_message_and_a_good_one_gives_the_token(gimp, tmp_path):
+    from pathlib import Path
+
+    settings = Path(gimp.Gimp.directory()) / "semantic-edit-connection.json"
+    token = "glue-token-0123456789abcdef"
+    (tmp_path / "token.txt").write_text(token + "\n")
+    settings.write_text(json.dumps({"gpu-box:50051": {"token_file": str(tmp_path / "token.txt")}}))
+    client = gimp.remove_object.connected_client("gpu-box:50051")
+    try:
+        assert client._metadata == (("authorization", f"Bearer {token}"),)
+    finally:
+        client.close()
+    settings.write_text("{broken")
+    image = Image(40, 30)
+    source = rgb_layer(image)
+    select_box(image, 5, 5, 4, 4)
+    values = gimp.plugin.run_remove(Procedure(), "NONINTERACTIVE", image, [source], settings_config(), None)
+    assert values.index(0) == "EXECUTION_ERROR"
+    assert "semantic-edit-connection.json is not a JSON object" in values.index(1) and token not in values.index(1)
+    settings.unlink()
 
 
 def test_layer_names_and_relation_lines(gimp):

@@ -17,7 +17,8 @@ from placing import (  # noqa: E402
     PLACED_MASK_LAYER_NAME, PLACED_SHADOW_LAYER_NAME, PlacedResult, RelationSetting, placed_result, placing_from_config, relation_requests,
     source_object, used_candidate)
 from remove_object import (  # noqa: E402
-    detection_from_config, insert_result, read_pixels, result_log, run_edit, server_from_config, source_layer)
+    connected_client, detection_from_config, insert_result, read_pixels, result_log, run_edit, server_from_config,
+    source_layer)
 from semantic_edit_client import SemanticEditClient  # noqa: E402
 
 ADD_MASK_LAYERS = (("placed shadow", PLACED_SHADOW_LAYER_NAME), ("placed", PLACED_MASK_LAYER_NAME))
@@ -60,7 +61,7 @@ def settings_from_config(config) -> AddSettings:
 
 
 def add_object(image, drawables, settings: AddSettings,
-               client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+               client_factory: Callable[[str], SemanticEditClient] = connected_client,
                log: Callable[[str], None] | None = None) -> PlacedResult:
     """Runs the whole addition; returns the result layer with the placements; raises PluginError with the sentence."""
     layer = source_layer(image, drawables, action="Add Object")

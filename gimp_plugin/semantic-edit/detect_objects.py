@@ -21,8 +21,8 @@ from gi.repository import Gimp  # noqa: E402
 
 import mask_bytes  # noqa: E402
 from remove_object import (  # noqa: E402
-    GimpProgress, PluginError, detection_from_config, new_layer, offsets, read_pixels, server_from_config,
-    source_layer)
+    GimpProgress, PluginError, connected_client, detection_from_config, new_layer, offsets, read_pixels,
+    server_from_config, source_layer)
 from semantic_edit_client import (  # noqa: E402
     DetectedObject, DetectRequest, SceneGraph, SemanticEditClient, SemanticEditClientError)
 
@@ -117,7 +117,7 @@ def add_object_layers(image, layer, scene: SceneGraph, settings: DetectSettings)
 
 
 def detect_objects(image, drawables, settings: DetectSettings,
-                   client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+                   client_factory: Callable[[str], SemanticEditClient] = connected_client,
                    log: Callable[[str], None] | None = None):
     """Runs the detection and adds the layers; returns (group, scene); raises PluginError with the sentence to show."""
     layer = source_layer(image, drawables, action="Detect Objects", verb="looks at")

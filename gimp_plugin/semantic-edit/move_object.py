@@ -18,8 +18,8 @@ from placing import (  # noqa: E402
     PASTE_MASK_LAYERS, PlacedResult, RelationSetting, detected_class, placed_result, placing_from_config,
     relation_requests, used_candidate)
 from remove_object import (  # noqa: E402
-    TARGET_MASK_LAYER, PluginError, edit_target, fill_from_config, fill_text, insert_result, read_pixels,
-    result_log, run_edit, source_layer, target_from_config)
+    TARGET_MASK_LAYER, PluginError, connected_client, edit_target, fill_from_config, fill_text, insert_result,
+    read_pixels, result_log, run_edit, source_layer, target_from_config)
 from semantic_edit_client import SemanticEditClient  # noqa: E402
 
 
@@ -78,7 +78,7 @@ def _check_references_are_not_the_object(settings: MoveSettings) -> None:
 
 
 def move_object(image, drawables, settings: MoveSettings,
-                client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+                client_factory: Callable[[str], SemanticEditClient] = connected_client,
                 log: Callable[[str], None] | None = None) -> PlacedResult:
     """Runs the whole move; returns the result layer with the placements; raises PluginError with the sentence."""
     layer = source_layer(image, drawables, action="Move Object")

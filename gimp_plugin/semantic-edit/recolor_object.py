@@ -20,8 +20,8 @@ gi.require_version("Babl", "0.1")
 from gi.repository import Babl  # noqa: E402
 
 from remove_object import (  # noqa: E402
-    OBJECT_MASK_LAYER_NAME, PluginError, edit_target, insert_result, read_pixels, result_log, run_edit,
-    source_layer, target_from_config)
+    OBJECT_MASK_LAYER_NAME, PluginError, connected_client, edit_target, insert_result, read_pixels, result_log,
+    run_edit, source_layer, target_from_config)
 from semantic_edit_client import MAX_EDGE_PX, RecolorRequest, SemanticEditClient  # noqa: E402
 
 COLOR_FORMAT = "R'G'B'A u8"  # babl's 8-bit sRGB with its transfer curve: the API's colour (the alpha is dropped)
@@ -87,7 +87,7 @@ def settings_from_config(config) -> RecolorSettings:
 
 
 def recolor_object(image, drawables, settings: RecolorSettings,
-                   client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+                   client_factory: Callable[[str], SemanticEditClient] = connected_client,
                    log: Callable[[str], None] | None = None):
     """Runs the whole recolour; returns the new result layer; raises PluginError with the sentence to show."""
     layer = source_layer(image, drawables, action="Recolor Object")

@@ -10,6 +10,7 @@ result group) live here too: recolor_object, detect_objects, move_object, replac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import gi
@@ -20,8 +21,8 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 
 import mask_bytes  # noqa: E402
 from semantic_edit_client import (  # noqa: E402
-    FILL_METHODS, QUALITY_PRESETS, EditResult, ObjectNotFoundError, ObjectTarget, Progress, Region, RemoveRequest,
-    SemanticEditClient, SemanticEditClientError, parse_address)
+    CONNECTION_FILE_NAME, FILL_METHODS, QUALITY_PRESETS, EditResult, ObjectNotFoundError, ObjectTarget, Progress,
+    Region, RemoveRequest, SemanticEditClient, SemanticEditClientError, connection_settings, parse_address)
 
 TARGET_SELECTION = "selection"
 TARGET_MASK_LAYER = "mask-layer"
@@ -40,6 +41,14 @@ SELECTION_FORMAT = "Y' u8"
 
 class PluginError(Exception):
     """A failure the user can fix; str(error) is the sentence GIMP shows."""
+
+
+def connected_client(address: str) -> SemanticEditClient:
+    """A client of `address` with the TLS certificate authority and token the user keeps for that address in
+    semantic-edit-connection.json in GIMP's configuration folder (gimp_plugin/README.md: a shared server); none
+    there: plain text, no token."""
+    settings = connection_settings(Path(Gimp.directory()) / CONNECTION_FILE_NAME, address)
+    return SemanticEditClient(address, **settings)
 
 
 @dataclass(frozen=True)
@@ -317,7 +326,7 @@ class GimpProgress:
 
 
 def run_edit(server: str, call: Callable[[SemanticEditClient, Callable[[Progress], None]], EditResult],
-             progress_title: str, client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+             progress_title: str, client_factory: Callable[[str], SemanticEditClient] = connected_client,
              log: Callable[[str], None] | None = None) -> EditResult:
     """call(client, on_progress) with a client of `server` and GIMP's progress bar titled `progress_title`; logs each
     stage once; every client error becomes a PluginError with its sentence."""
@@ -363,7 +372,7 @@ def result_log(result: EditResult, summary: str) -> str:
 
 
 def remove_object(image, drawables, settings: RemoveSettings,
-                  client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+                  client_factory: Callable[[str], SemanticEditClient] = connected_client,
                   log: Callable[[str], None] | None = None):
     """Runs the whole removal; returns the new result layer; raises PluginError with the sentence to show."""
     layer = source_layer(image, drawables)

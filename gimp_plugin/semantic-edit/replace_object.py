@@ -15,8 +15,8 @@ from typing import Any, Callable
 from paste_requests import ReplaceRequest  # noqa: E402
 from placing import PASTE_MASK_LAYERS, seed_from_config, source_object  # noqa: E402
 from remove_object import (  # noqa: E402
-    edit_target, fill_from_config, fill_text, insert_result, read_pixels, result_log, run_edit, source_layer,
-    target_from_config)
+    connected_client, edit_target, fill_from_config, fill_text, insert_result, read_pixels, result_log, run_edit,
+    source_layer, target_from_config)
 from semantic_edit_client import SemanticEditClient  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def settings_from_config(config) -> ReplaceSettings:
 
 
 def replace_object(image, drawables, settings: ReplaceSettings,
-                   client_factory: Callable[[str], SemanticEditClient] = SemanticEditClient,
+                   client_factory: Callable[[str], SemanticEditClient] = connected_client,
                    log: Callable[[str], None] | None = None):
     """Runs the whole replacement; returns the new result layer; raises PluginError with the sentence to show."""
     layer = source_layer(image, drawables, action="Replace Object")

@@ -66,6 +66,10 @@ class SegmentationUnavailableError(SemanticEditClientError):
     run; the text holds the server's sentence, which names the install flag for the weights."""
 
 
+class ConnectionRefusedByServerError(SemanticEditClientError):
+    """The server wants a token this client did not send, or sent wrong (UNAUTHENTICATED); the token is never shown."""
+
+
 class ServerBusyError(SemanticEditClientError):
     """The server's queue is full or it ran out of memory (RESOURCE_EXHAUSTED)."""
 
@@ -495,19 +499,64 @@ def _import_api():
     return grpc, pb, pb_grpc
 
 
+CONNECTION_FILE_NAME = "semantic-edit-connection.json"
+CONNECTION_FILE_HINT = (f"{CONNECTION_FILE_NAME} in GIMP's configuration folder, as "
+                        '{"HOST:PORT": {"tls_ca_file": "/path/ca.pem", "token_file": "/path/token.txt"}}')
+MIN_TOKEN_CHARS = 16
+
+
+def connection_settings(path, address: str) -> dict:
+    """The keyword arguments tls_ca and token of SemanticEditClient for `address`, from the JSON file `path`
+    (CONNECTION_FILE_HINT); {} when the file or the address's entry is absent. Raises InvalidRequestError with a
+    sentence (never holding the token) when the file or a file it names cannot be used."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        entry = json.loads(path.read_text()).get(parse_address(address))
+    except (OSError, ValueError, AttributeError) as error:
+        raise InvalidRequestError(f"{path} is not a JSON object of server addresses ({error}); expected "
+                                  f"{CONNECTION_FILE_HINT}") from None
+    if entry is None:
+        return {}
+    settings = {}
+    try:
+        if entry.get("tls_ca_file"):
+            settings["tls_ca"] = Path(entry["tls_ca_file"]).expanduser().read_bytes()
+        if entry.get("token_file"):
+            token = Path(entry["token_file"]).expanduser().read_text().strip().split("\n")[0].strip()
+            if len(token) < MIN_TOKEN_CHARS:
+                raise InvalidRequestError(f"The token file named in {path} holds no token of {MIN_TOKEN_CHARS}+ "
+                                          "characters on its first line")
+            settings["token"] = token
+    except OSError as error:
+        raise InvalidRequestError(f"A file named in {path} for {address} cannot be read: {error.strerror} "
+                                  f"({error.filename})") from None
+    return settings
+
+
 class SemanticEditClient:
     """A connection to one server. Cheap to make; use as a context manager or call close()."""
 
     def __init__(self, address: str = DEFAULT_ADDRESS, *, info_timeout_s: float = INFO_TIMEOUT_S,
-                 edit_timeout_s: float = EDIT_TIMEOUT_S):
+                 edit_timeout_s: float = EDIT_TIMEOUT_S, tls_ca: bytes | None = None, token: str | None = None):
+        """tls_ca: PEM of the certificate authority that signed the server's certificate: speak TLS (None: plain
+        text). token: sent as `authorization: Bearer <token>` with every call (never shown in a message)."""
         self.address = parse_address(address)
         self.info_timeout_s = info_timeout_s
         self.edit_timeout_s = edit_timeout_s
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._grpc, self._pb, pb_grpc = _import_api()
-        self._channel = self._grpc.insecure_channel(self.address, options=[
-            ("grpc.max_send_message_length", CLIENT_MAX_MESSAGE_BYTES),
-            ("grpc.max_receive_message_length", CLIENT_MAX_MESSAGE_BYTES),
-        ])
+        options = [("grpc.max_send_message_length", CLIENT_MAX_MESSAGE_BYTES),
+                   ("grpc.max_receive_message_length", CLIENT_MAX_MESSAGE_BYTES)]
+        if tls_ca is not None:
+            credentials = self._grpc.ssl_channel_credentials(root_certificates=tls_ca)
+            self._channel = self._grpc.secure_channel(self.address, credentials, options=options)
+        else:
+            self._channel = self._grpc.insecure_channel(self.address, options=options)
         self._stub = pb_grpc.SemanticEditStub(self._channel)
 
     def close(self) -> None:
@@ -522,7 +571,8 @@ class SemanticEditClient:
     def get_info(self) -> ServerInfo:
         """The server's version, device and limits; raises ServerNotRunningError when nothing answers."""
         try:
-            info = self._stub.GetInfo(self._pb.GetInfoRequest(), timeout=self.info_timeout_s)
+            info = self._stub.GetInfo(self._pb.GetInfoRequest(), timeout=self.info_timeout_s,
+                                      metadata=self._metadata)
         except self._grpc.RpcError as error:
             raise self._error_from_rpc(error, asking_info=True) from None
         return ServerInfo(
@@ -581,7 +631,8 @@ class SemanticEditClient:
                 f"{', '.join(info.fill_methods) or 'only its own (an older server)'}. Update the Semantic Edit "
                 "server, or start one of this plug-in's version.")
         self._check_size(info, request.payload_bytes + REQUEST_OVERHEAD_BYTES)
-        stream = self._stub.Edit(self._request_to_proto(request), timeout=self.edit_timeout_s)
+        stream = self._stub.Edit(self._request_to_proto(request), timeout=self.edit_timeout_s,
+                                 metadata=self._metadata)
         try:
             for event in stream:
                 if event.HasField("progress"):
@@ -612,7 +663,7 @@ class SemanticEditClient:
         call = self._stub.DetectObjects.future(
             pb.DetectRequest(image=image_to_proto(pb, request.width, request.height, request.channels,
                                                   request.pixels), detection=detection),
-            timeout=self.edit_timeout_s)
+            timeout=self.edit_timeout_s, metadata=self._metadata)
         try:
             while True:
                 try:
@@ -704,6 +755,10 @@ class SemanticEditClient:
             return ServerNotRunningError(
                 f"No Semantic Edit server answers at {self.address}. Start it with `{SERVE_COMMAND}` "
                 f"(add --host/--port to match), or correct the server address.")
+        if code == codes.UNAUTHENTICATED:
+            return ConnectionRefusedByServerError(
+                f"The server at {self.address} refused this connection: it needs its token. Put the token file's "
+                f"path in {CONNECTION_FILE_HINT}")
         if code in (codes.INVALID_ARGUMENT, codes.OUT_OF_RANGE):
             return InvalidRequestError(details or "The server refused the request")
         if code == codes.NOT_FOUND:

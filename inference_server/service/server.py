@@ -13,6 +13,7 @@ from semantic_edit.v1 import semantic_edit_pb2 as pb
 
 from ..config import ServerConfig
 from ..device import ComputeDevice, choose_device
+from .auth import TokenInterceptor
 from .handlers import semantic_edit_handler
 from .jobs import JobQueue
 from ..placement.predict import PositionPredictor
@@ -59,7 +60,8 @@ def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_queued_jobs + 1 + SPARE_RPC_THREADS,
                                    thread_name_prefix="rpc"),
-        options=message_size_options(config.max_message_bytes))
+        options=message_size_options(config.max_message_bytes),
+        interceptors=[TokenInterceptor(config.token)] if config.token else None)
     server.add_generic_rpc_handlers(
         (semantic_edit_handler(SemanticEditServicer(config, device, jobs, segmentation, placement)),))
     health_servicer = health.HealthServicer()
@@ -67,7 +69,11 @@ def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> 
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(config.address)
+        if config.uses_tls:
+            credentials = grpc.ssl_server_credentials([(config.tls_key, config.tls_certificate)])
+            port = server.add_secure_port(config.address, credentials)
+        else:
+            port = server.add_insecure_port(config.address)
     except RuntimeError:
         port = 0
     if port == 0:
@@ -75,5 +81,6 @@ def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> 
     server.start()
     for service in ("", SERVICE_NAME):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    log.info("serving on %s:%d, device %s (%s)", config.host, port, device.kind, device.name)
+    log.info("serving on %s:%d (%s, %s), device %s (%s)", config.host, port, "TLS" if config.uses_tls else "plain text",
+             "token required" if config.token else "no token", device.kind, device.name)
     return EditServer(server, jobs), port
