@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .config import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_PORT,
-                     DEFAULT_SEGMENTER, ServerConfig)
+from .config import (DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PIXELS,
+                     DEFAULT_MAX_QUEUED_JOBS, DEFAULT_PORT, DEFAULT_SEGMENTER, ServerConfig)
 from .credentials import read_pem, read_token
 from .device import DEVICE_CHOICES
 from .errors import InvalidInputError, SemanticEditError, quoted
@@ -94,6 +94,9 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--max-message-mb", type=whole_number(1, MAX_MESSAGE_MB),
                        default=DEFAULT_MAX_MESSAGE_BYTES // 2**20,
                        help=f"largest gRPC message in MiB, both directions, 1-{MAX_MESSAGE_MB} (default: %(default)s)")
+    serve.add_argument("--max-inflight-mb", type=whole_number(1, 1 << 20), default=DEFAULT_MAX_INFLIGHT_BYTES // 2**20,
+                       help="request MiB received or parsed at once; calls beyond it (at least 2 at once) are "
+                            "refused before their bytes are read (default: %(default)s)")
     serve.add_argument("--max-queued-jobs", type=whole_number(0, MAX_QUEUED_JOBS), default=DEFAULT_MAX_QUEUED_JOBS,
                        help="edits that may wait behind the running one (default: %(default)s)")
     serve.add_argument("--threads", type=whole_number(0, MAX_THREADS), default=0, help=THREADS_HELP)
@@ -332,8 +335,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not is_loopback(args.host):
-        missing = " and ".join(name for name, given in (("TLS", "tls_key" in security), ("a token", "token" in security))
-                               if not given)
+        wanted = (("TLS", "tls_key" in security), ("a token", "token" in security))
+        missing = " and ".join(name for name, given in wanted if not given)
         if missing and not args.insecure_remote:
             risk = ("read the photos and results on the way" if "token" in security
                     else "run edits" + (", unencrypted" if "tls_key" not in security else ""))
@@ -345,7 +348,7 @@ def serve(args: argparse.Namespace) -> int:
     config = ServerConfig(host=args.host, port=args.port, device=args.device, max_pixels=args.max_pixels,
                           max_message_bytes=args.max_message_mb * 2**20, max_queued_jobs=args.max_queued_jobs,
                           segmenter=args.segmenter, weights=args.weights, detection_size=args.detection_size,
-                          **security)
+                          max_inflight_bytes=args.max_inflight_mb * 2**20, **security)
     set_cpu_threads(args.threads)
     device = choose_device(config.device)
     log.info("device: %s (%s)", device.kind, device.name)

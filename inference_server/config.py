@@ -8,6 +8,7 @@ DEFAULT_PORT = 50051
 DEFAULT_MAX_PIXELS = 50_000_000  # e.g. 8660 x 5773; a 6000 x 4000 photo fits
 DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # an RGBA image at DEFAULT_MAX_PIXELS is 200 MB
 DEFAULT_MAX_QUEUED_JOBS = 4
+DEFAULT_MAX_INFLIGHT_BYTES = 2048 * 1024 * 1024  # requests received or parsed at once: 8 of the largest messages
 DEFAULT_SEGMENTER = "maskrcnn_resnet50_fpn_v2"  # segmentation/registry.py (not imported here: it loads torch)
 
 
@@ -23,6 +24,8 @@ class ServerConfig:
         server serving mask targets, and class/object targets answer FAILED_PRECONDITION.
     detection_size: the shorter image side, in px, the segmenter looks at; None = the model's default (smaller is
         faster and misses more small objects).
+    max_inflight_bytes: request bytes the server receives or parses at once; calls beyond
+        max_inflight_bytes // max_message_bytes (at least 2) get RESOURCE_EXHAUSTED before their bytes are read.
     tls_certificate / tls_key: PEM bytes; with both the server speaks TLS only.
     token: every call but health checks must carry `authorization: Bearer <token>` (service/auth.py); None: open.
     """
@@ -36,9 +39,15 @@ class ServerConfig:
     segmenter: str = DEFAULT_SEGMENTER
     weights: Path | None = None
     detection_size: int | None = None
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     tls_certificate: bytes | None = field(default=None, repr=False)
     tls_key: bytes | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
+
+    @property
+    def max_concurrent_calls(self) -> int:
+        """Calls served at once: as many of the largest messages as max_inflight_bytes holds, at least 2."""
+        return max(2, self.max_inflight_bytes // self.max_message_bytes)
 
     @property
     def uses_tls(self) -> bool:

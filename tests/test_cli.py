@@ -169,7 +169,8 @@ def test_a_failed_write_leaves_the_old_file_byte_identical(files, monkeypatch, c
 def test_serve_refuses_a_network_address_without_insecure_remote(host, capsys):
     assert main(["serve", "--host", host]) == EXIT_BAD_INPUT  # before any model is loaded or port bound
     error = capsys.readouterr().err
-    assert f"listening on {host} lets anyone" in error and "--insecure-remote" in error and "ssh -L" in error
+    assert f"listening on {host} without TLS and a token lets anyone" in error and "--insecure-remote" in error
+    assert "--tls-cert FILE --tls-key FILE --token-file FILE" in error and "ssh -L" in error
 
 
 def test_loopback_hosts_need_no_flag():

@@ -370,3 +370,38 @@ def test_an_answer_too_large_to_send_is_refused_before_any_work():
     finally:
         channel.close()
         server.stop(grace=None)
+
+
+def test_calls_beyond_the_in_flight_budget_are_refused_before_they_are_read():
+    from inference_server.config import ServerConfig
+    from inference_server.device import choose_device
+    from inference_server.service.server import create_server, message_size_options
+
+    config = ServerConfig(port=0, device="cpu", max_pixels=64 * 64, max_message_bytes=2 ** 20,
+                          max_inflight_bytes=2 * 2 ** 20)  # room for two of the largest messages at once
+    assert config.max_concurrent_calls == 2
+    server, port = create_server(config, choose_device("cpu"))
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=message_size_options(2 ** 20))
+    try:
+        busy = pb_grpc.SemanticEditStub(channel)
+        image, mask, _ = disc_scene(64, radius=10)
+        slow = remove_request(image, mask, fill=pb.FILL_METHOD_DIP, iterations=20000)
+        streams = [busy.Edit(slow, timeout=RPC_TIMEOUT) for _ in range(2)]
+        for stream in streams:
+            next(stream)  # both calls are in: queued / running
+        with pytest.raises(grpc.RpcError) as refused:
+            busy.GetInfo(pb.GetInfoRequest(), timeout=RPC_TIMEOUT)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        for stream in streams:
+            stream.cancel()
+        deadline = time.monotonic() + 30
+        while True:  # the slots free up once the cancelled calls end
+            try:
+                assert busy.GetInfo(pb.GetInfoRequest(), timeout=RPC_TIMEOUT).edits
+                break
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        channel.close()
+        server.stop(grace=None)

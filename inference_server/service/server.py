@@ -61,7 +61,9 @@ def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> 
         futures.ThreadPoolExecutor(max_workers=config.max_queued_jobs + 1 + SPARE_RPC_THREADS,
                                    thread_name_prefix="rpc"),
         options=message_size_options(config.max_message_bytes),
-        interceptors=[TokenInterceptor(config.token)] if config.token else None)
+        interceptors=[TokenInterceptor(config.token)] if config.token else None,
+        # Beyond this, a call is refused with RESOURCE_EXHAUSTED before its message is read: bounded memory.
+        maximum_concurrent_rpcs=min(config.max_concurrent_calls, config.max_queued_jobs + 1 + SPARE_RPC_THREADS))
     server.add_generic_rpc_handlers(
         (semantic_edit_handler(SemanticEditServicer(config, device, jobs, segmentation, placement)),))
     health_servicer = health.HealthServicer()
