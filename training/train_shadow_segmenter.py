@@ -5,8 +5,10 @@
 Data: random_scene seeds TRAIN_SEED_BASE .. + --train-scenes - 1, each rendered at 256 or 384 px (drawn per seed),
 a share --no-shadow-rate of them under diffuse light (no shadows: the net must learn to answer nothing). Every
 object with at least 64 visible pixels is one sample: the net's input window (shadow_net.net_input) and, as the
-target, the share of each cell covered by that object's own shadow mask (alpha > 0, outside the object). Cached in
-OUT/samples_<base>_<count>.npz. Batches are mirrored left to right at random (light from either side).
+target, the share of each cell covered by that object's own shadow mask (alpha > 0, outside the object). A share
+--with-shadow-rate of the objects come with their shadow already in the mask (a selection holding both), and their
+target is what lies beyond it: nothing; without them the net, given such a mask, marks the ground's next dark patch
+(another object's shadow) as this one's. Cached in OUT/samples_<base>_<count>_<rate>.npz. Batches are mirrored left to right at random (light from either side).
 Loss: binary cross-entropy plus soft Dice. Reproducible from --seed.
 
 Writes OUT/shadow_unet.pth, OUT/shadow_unet.json and OUT/metrics.json (mean mask IoU at 0.5 on held-out seeds
@@ -39,7 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--train-scenes", type=int, default=2000, help="training scenes (default 2000)")
     parser.add_argument("--no-shadow-rate", type=float, default=0.15, help="share of scenes rendered without "
                         "shadows (default 0.15)")
-    parser.add_argument("--steps", type=int, default=3000, help="optimisation steps (default 3000)")
+    parser.add_argument("--with-shadow-rate", type=float, default=0.25, help="share of objects given with their "
+                        "shadow already in the mask, to be answered with nothing more (default 0.25)")
+    parser.add_argument("--steps", type=int, default=2500, help="optimisation steps (default 2500)")
     parser.add_argument("--batch", type=int, default=32, help="samples per step (default 32)")
     parser.add_argument("--lr", type=float, default=3e-3, help="AdamW's peak learning rate (default 3e-3)")
     parser.add_argument("--eval-scenes", type=int, default=200, help="held-out scenes for metrics.json")
@@ -48,8 +52,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def scene_samples(seed: int, no_shadow_rate: float, config: ShadowNetConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(input (4, S, S), target (S, S)) for every large enough object of scene `seed`."""
+def scene_samples(seed: int, no_shadow_rate: float, config: ShadowNetConfig,
+                  with_shadow_rate: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(input (4, S, S), target (S, S)) for every large enough object of scene `seed`; a share `with_shadow_rate`
+    of the objects are given with their shadow already in the mask (a selection that holds both), whose target is
+    what the shadow mask holds beyond it: nothing."""
     rng = np.random.default_rng(seed)
     size = int(rng.choice([256, 384]))
     scene = render_scene(random_scene(seed), size, size, shadows=bool(rng.random() >= no_shadow_rate))
@@ -58,6 +65,8 @@ def scene_samples(seed: int, no_shadow_rate: float, config: ShadowNetConfig) -> 
         obj = scene.object_masks[index]
         if obj.sum() < MIN_OBJECT_PX:
             continue
+        if rng.random() < with_shadow_rate:
+            obj = obj | scene.shadow_masks[index]
         window = shadow_window(obj, config.reach_share)
         x = net_input(scene.image, obj, window, config.side)
         target = torch.from_numpy((scene.shadow_masks[index] & ~obj)[window].astype(np.float32))[None, None]
@@ -66,15 +75,16 @@ def scene_samples(seed: int, no_shadow_rate: float, config: ShadowNetConfig) -> 
     return samples
 
 
-def load_samples(out: Path, count: int, no_shadow_rate: float, config: ShadowNetConfig) -> tuple[np.ndarray, ...]:
-    cache = out / f"samples_{TRAIN_SEED_BASE}_{count}.npz"
+def load_samples(out: Path, count: int, no_shadow_rate: float, with_shadow_rate: float,
+                 config: ShadowNetConfig) -> tuple[np.ndarray, ...]:
+    cache = out / f"samples_{TRAIN_SEED_BASE}_{count}_{with_shadow_rate:g}.npz"
     if cache.exists():
         data = np.load(cache)
         return data["inputs"], data["targets"]
     inputs, targets = [], []
     started = time.perf_counter()
     for number, seed in enumerate(range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + count)):
-        for x, y in scene_samples(seed, no_shadow_rate, config):
+        for x, y in scene_samples(seed, no_shadow_rate, config, with_shadow_rate):
             inputs.append(x)
             targets.append(y)
         if (number + 1) % 200 == 0:
@@ -118,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     config = ShadowNetConfig()
-    inputs, targets = load_samples(args.out, args.train_scenes, args.no_shadow_rate, config)
+    inputs, targets = load_samples(args.out, args.train_scenes, args.no_shadow_rate, args.with_shadow_rate, config)
     print(f"{len(inputs)} samples", flush=True)
     net = ShadowUNet(config)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)

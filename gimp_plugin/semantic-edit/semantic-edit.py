@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Semantic Edit for GIMP 3: edit a photo by meaning. The work happens in a local server (`semantic-edit serve`);
 # this plug-in sends it the active layer and the object's mask and adds the answer as new layers.
 #
@@ -229,7 +230,7 @@ class SemanticEdit(Gimp.PlugIn):
         procedure.set_menu_label(label)
         procedure.add_menu_path(MENU_PATH)
         procedure.set_documentation(summary, help_text, name)
-        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors", "2025")
+        procedure.set_attribution("Semantic Edit authors", "Semantic Edit authors; GPL-3.0-or-later", "2025-2026")
         return procedure
 
     def _remove_procedure(self, name):
