@@ -352,12 +352,12 @@ def serve(args: argparse.Namespace) -> int:
     set_cpu_threads(args.threads)
     device = choose_device(config.device)
     log.info("device: %s (%s)", device.kind, device.name)
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before "listening": a signal right after it stops cleanly
+        signal.signal(signum, lambda *_: stopped.set())
     server, port = create_server(config, device)
     print(f"Semantic Edit {__version__} listening on {config.host}:{port} ({device.kind}: {device.name}); "
           "Ctrl+C stops it", flush=True)
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
     stopped.wait()
     log.info("stopping")
     server.stop(grace=2).wait()

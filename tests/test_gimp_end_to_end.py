@@ -307,11 +307,13 @@ def test_procedures_are_registered_with_their_arguments(batch):
     detection = ["score-threshold", "max-objects", "server"]
     expected = {
         "move": ("Move Object...", [*target, *relations, "object-class", *placing, "dilation", "quality", "fill",
-                                    "texture", "iterations", "seed", *detection], ["result-layer", "placements"]),
+                                    "texture", "keep-shadow", "iterations", "seed", *detection],
+                 ["result-layer", "placements"]),
         "replace": ("Replace Object...", [*target, "source-layer", "source-mask-layer", "fit", "dilation", "quality",
-                                          "fill", "texture", "iterations", "seed", *detection], ["result-layer"]),
-        "add": ("Add Object...", ["source-layer", "source-mask-layer", "source-class", *relations, *placing, "seed",
-                                  *detection], ["result-layer", "placements"]),
+                                          "fill", "texture", "keep-shadow", "iterations", "seed", *detection],
+                    ["result-layer"]),
+        "add": ("Add Object...", ["source-layer", "source-mask-layer", "source-class", *relations, *placing,
+                                  "cast-shadow", "seed", *detection], ["result-layer", "placements"]),
     }
     for edit, (label, arguments, returned) in expected.items():
         registered = case[edit]

@@ -50,8 +50,8 @@ def test_move_answers_the_pipelines_pixels_masks_and_placements(stub, scene):
     assert (r.x, r.y, r.width, r.height) == tuple(local.region)
     assert np.array_equal(np.frombuffer(result.patch.data, np.uint8).reshape(r.height, r.width, 3), local.patch)
     masks = {m.name: np.frombuffer(m.data, np.uint8).reshape(r.height, r.width) == 255 for m in result.masks}
-    assert set(masks) == {"object", "hole", "placed"}
-    assert np.array_equal(masks["placed"], local.placed_mask) and np.array_equal(masks["hole"], local.hole_mask)
+    assert set(masks) == {"object", "hole", "shadow", "placed", "placed shadow"}  # the scene's objects cast shadows
+    assert all(np.array_equal(masks[name], getattr(local, f"{name.replace(' ', '_')}_mask")) for name in masks)
     assert len(result.placements) == 4 and result.placements[0].all_relations_hold
     best = result.placements[0].box
     assert best.x + best.width / 2 < (scene.boxes[1, 0] + scene.boxes[1, 2]) / 2

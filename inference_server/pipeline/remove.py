@@ -37,7 +37,7 @@ MIN_CONTEXT_MARGIN_PX = 16  # dip: the DIP is fitted to this window
 CONTEXT_MARGIN_SHARE = 0.35  # context on each side of the hole, as a share of the hole's longer side
 SYNTHESIS_MIN_MARGIN_PX = 32  # synthesis: the frequency extrapolation's support reaches 28 px beyond a block
 SYNTHESIS_MARGIN_SHARE = 0.5  # ... and the patches are copied from this much context
-SHADOW_EDGE_PX = 2  # a found shadow is grown by this much (or the dilation, if larger) into the hole
+SHADOW_EDGE_PX = 1  # a found shadow is grown by this much (or the dilation, if larger): 1 px scored best of 0-4
 GUIDANCE_MARGIN_SHARE = 0.15  # background band for B, as a share of the hole's longer side
 MIN_GUIDANCE_MARGIN_PX = 4
 
