@@ -215,7 +215,7 @@ def _add_replace(commands: argparse._SubParsersAction) -> None:
                          help="size the new object from the old one's box (aspect kept): as large as fits inside it "
                               "(default), as wide (the same footprint) or as tall")
     _add_fill_options(replace)
-    _add_run_options(replace, "object-mask.png, hole-mask.png, shadow-mask.png and placed-mask.png")
+    _add_run_options(replace, "object-mask.png, hole-mask.png and placed-mask.png")
 
 
 def _add_add(commands: argparse._SubParsersAction) -> None:

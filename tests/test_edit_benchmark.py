@@ -49,10 +49,11 @@ def rows(edits, predictor):
 
 def test_every_edit_scores_its_methods_with_finite_metrics(rows):
     for kind, methods in rows.items():
-        expected = ({bench.NAIVE, bench.OURS} | ({bench.DIP, bench.AUTO_DILATION, bench.KEEP_SHADOW}
+        expected = ({bench.NAIVE, bench.OURS} | ({bench.DIP, bench.AUTO_DILATION}
                                                  if kind in bench.HOLE_FILLING else set())
                     | ({bench.FIT_WIDTH} if kind == "replace" else set())
-                    | ({bench.NO_SHADOW} if kind == "add" else set()))
+                    | ({bench.NO_SHADOW} if kind == "add" else set())
+                    | ({bench.KEEP_SHADOW} if kind == "move" else set()))
         assert set(methods) == expected, kind
         for row in methods.values():
             assert all(math.isfinite(row[key]) for key in SCORES), (kind, row)

@@ -65,8 +65,8 @@ def test_replace_answers_the_pipelines_pixels_and_masks(stub, replaced):
     assert tuple(local.region) == (result.region.x, result.region.y, result.region.width, result.region.height)
     assert np.array_equal(patch_of(result), local.patch)
     masks = masks_of(result)
-    assert set(masks) == {"object", "hole", "shadow", "placed", "placed shadow"}  # the generator's objects cast one
-    assert all(np.array_equal(masks[name], getattr(local, f"{name.replace(' ', '_')}_mask")) for name in masks)
+    assert set(masks) == {"object", "hole", "placed"}  # the old object's shadow stays: no shadow masks
+    assert all(np.array_equal(masks[name], getattr(local, f"{name}_mask")) for name in masks)
     assert list(result.placements) == []
     stages = [p.stage for p in progress]
     assert stages.index("inpaint") < stages.index("paste")
@@ -155,8 +155,8 @@ def test_cli_replace_and_add_in_process_equal_through_a_server(replaced, added, 
     assert local[shadow].astype(float).mean() < added.before.image[shadow].astype(float).mean()  # darker ground
     cols = np.flatnonzero(placed.any(axis=0))
     assert (cols[0] + cols[-1] + 1) / 2 < (added.before.boxes[0, 0] + added.before.boxes[0, 2]) / 2
-    assert sorted(p.name for p in (tmp_path / "replace").iterdir()) == [
-        "hole-mask.png", "object-mask.png", "placed-mask.png", "placed-shadow-mask.png", "shadow-mask.png"]
+    assert sorted(p.name for p in (tmp_path / "replace").iterdir()) == ["hole-mask.png", "object-mask.png",
+                                                                        "placed-mask.png"]
     assert sorted(p.name for p in (tmp_path / "add").iterdir()) == ["placed-mask.png", "placed-shadow-mask.png"]
 
     Image.fromarray(picture_of(added.after, -1)[..., :3]).save(tmp_path / "opaque.png")

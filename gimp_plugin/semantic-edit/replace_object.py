@@ -4,8 +4,9 @@ The object is named exactly as for Remove Object; the new object is a layer of a
 source_object: its transparency, layer mask or a source mask layer say which pixels it is), sent at its own size.
 The server removes the old object as a removal does, scales the new one from the old one's box (aspect kept; Fit:
 inside it, as wide or as tall), stands it on the same ground line and pastes it. The result is the group
-"Replace: <what> with <source>" above the layer: the edited pixels (shown) and the masks "hole (dilated)", "shadow"
-(when the old object's shadow was removed), "object mask" and "placed mask" (hidden).
+"Replace: <what> with <source>" above the layer: the edited pixels (shown) and the masks "hole (dilated)", "object
+mask" and "placed mask" (hidden). The old object's shadow stays: the new object stands in it (the server implies
+keep-shadow for a replacement).
 """
 from __future__ import annotations
 

@@ -74,8 +74,9 @@ DIALOG_FIELDS = [*TARGET_FIELDS, *FILL_FIELDS, *DETECTION_FIELDS]
 RECOLOR_DIALOG_FIELDS = [*TARGET_FIELDS, "color", "strength", "lightness", "edge", *DETECTION_FIELDS]
 MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, *FILL_FIELDS, "seed",
                       *DETECTION_FIELDS]
-REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit", *FILL_FIELDS, "seed",
-                         *DETECTION_FIELDS]
+# Replace keeps the old object's shadow (the new one stands in it): no Keep shadow toggle in its dialog.
+REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit",
+                         *(field for field in FILL_FIELDS if field != "keep-shadow"), "seed", *DETECTION_FIELDS]
 ADD_DIALOG_FIELDS = ["source-layer", "source-mask-layer", "source-class", *RELATION_FIELDS, *PLACEMENT_FIELDS,
                      "cast-shadow", "seed", *DETECTION_FIELDS]
 DETECT_DIALOG_FIELDS = DETECTION_FIELDS

@@ -33,8 +33,8 @@ class PasteResult:
     object_mask / hole_mask: the target where it was and the filled hole (None for add: nothing is removed).
     shadow_mask: the old place's cast shadow, removed with the object (None when none was found or kept).
     placed_mask: where the pasted object now is (its alpha > 0).
-    placed_shadow_mask: where the pasted object's shadow, carried over from the removed one, darkens the ground
-        (move, replace; None when none was carried).
+    placed_shadow_mask: where the pasted object's shadow darkens the ground (move: the removed one carried along;
+        add: one like a reference's; None when none was cast).
     placement / candidates: the chosen and all ranked placements (move, add); None / [] for replace.
     """
 
@@ -143,7 +143,7 @@ def remove_and_paste(image: np.ndarray, object_mask: np.ndarray, cutout: Cutout,
                      carry_shadow: bool = False) -> PasteResult:
     """Removes the masked object (remove.py), then pastes `cutout` at box (x, y, width, height) over the filled
     image (move, replace). carry_shadow: the shadow removed with the object is cast again under the pasted object
-    (shadow_transfer.py). The result covers every changed place; its placement is left for the caller."""
+    (shadow_transfer.py; move). The result covers every changed place; its placement is left for the caller."""
     report = progress or (lambda stage, step, total, text: None)
     removed = remove_object(image, object_mask, options, device=device, progress=progress, should_stop=should_stop)
     started = time.perf_counter()

@@ -5,6 +5,10 @@ same ground line), paste it with its own alpha.
     source = source_cutout(picture_rgba)                     # or source_cutout(picture_rgb, mask)
     result = replace_object(image, object_mask, source, ReplaceOptions(fit="width"), device=...)
 
+The old object's cast shadow stays: the new object stands where it stood, under the same light, and on the scene
+generator's replacements keeping the shadow scores better than removing it and casting it again under the new object
+(docs/BENCHMARKS.md, "Edits against ground truth"). So replace never runs the shadow step (keep_shadow is implied).
+
 The result carries the changed region (the hole, and the pasted object where it reaches beyond it) with the masks
 used: the target as given, the filled hole, and where the new object is.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 
 import numpy as np
 import torch
@@ -52,5 +57,5 @@ def replace_object(image: np.ndarray, object_mask: np.ndarray, source: Cutout,
     target_box = box01_of(bounding_region(object_mask), (width, height))
     box = box_on_ground_line(target_box, source.size, (width, height), fit=options.fit)
 
-    return remove_and_paste(image, object_mask, source, box, options.remove, "Pasting the new object", device=device,
-                            progress=progress, should_stop=should_stop, carry_shadow=True)
+    return remove_and_paste(image, object_mask, source, box, dataclass_replace(options.remove, keep_shadow=True),
+                            "Pasting the new object", device=device, progress=progress, should_stop=should_stop)

@@ -21,8 +21,9 @@ Methods
   ours, DIP fill / ours, auto dilation (move and replace, which fill a hole): the old place filled by SIMBIL's
       background-guided DIP (fill dip, quality fast) / with the mask grown by 8 % of the object's size, as for a
       mask the segmentation model found. Add and recolor fill no hole, so these ablations do not apply to them.
-  ours, keep shadow (move and replace): --keep-shadow: the object alone is removed (no shadow step), so its old
-      shadow stays and none is carried to the new place (the behaviour before shadow-aware removal).
+  ours, keep shadow (move): --keep-shadow: the object alone is removed (no shadow step), so its old shadow stays
+      and none is carried to the new place (the behaviour before shadow-aware removal). Replace always keeps the old
+      shadow.
   ours, no shadow (add): AddOptions(cast_shadow=False): the new object without the shadow its references' cast
       would give it.
   ours, fit width (replace): ReplaceOptions(fit="width"), the new object as wide as the old one instead of inside
@@ -296,8 +297,9 @@ def build_methods(kind: str, remove: RemoveOptions, predictor: PositionPredictor
         return {NAIVE: naive_recolor, OURS: ours_recolor}
     methods = {NAIVE: naive_move if kind == "move" else naive_replace, OURS: ours(remove),
                DIP: ours(replace(remove, fill=FillMethod.DIP, quality="fast")),
-               AUTO_DILATION: ours(replace(remove, dilation_px=None)),
-               KEEP_SHADOW: ours(replace(remove, keep_shadow=True))}
+               AUTO_DILATION: ours(replace(remove, dilation_px=None))}
+    if kind == "move":  # replace always keeps the old shadow
+        methods[KEEP_SHADOW] = ours(replace(remove, keep_shadow=True))
     if kind == "replace":
         methods[FIT_WIDTH] = ours_replace(remove, device, fit="width")
     return methods
