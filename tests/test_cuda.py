@@ -118,3 +118,17 @@ def test_dip_runs_its_convolutions_in_bf16_channels_last(gpu):
         hook.remove()
     assert seen and all(dtype == torch.bfloat16 for dtype, _ in seen)
     assert any(channels_last for _, channels_last in seen)
+
+
+def test_the_shadow_finder_on_the_gpu_finds_what_it_finds_on_the_cpu(gpu):
+    from inference_server.scenes.layout import random_scene
+    from inference_server.scenes.renderer import render_scene
+    from inference_server.segmentation.shadows import find_shadow
+
+    spec = random_scene(5)
+    scene = render_scene(spec, 256, 256)
+    obj = scene.object_masks[0]
+    valid = np.ones(obj.shape, bool)
+    on_cpu, on_gpu = find_shadow(scene.image, obj, valid, CPU), find_shadow(scene.image, obj, valid, gpu)
+    assert on_cpu.any()
+    assert (on_cpu ^ on_gpu).sum() <= 0.01 * on_cpu.sum()  # the net's convolutions may round differently
