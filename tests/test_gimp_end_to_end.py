@@ -310,7 +310,7 @@ def test_procedures_are_registered_with_their_arguments(batch):
                                     "texture", "keep-shadow", "iterations", "seed", *detection],
                  ["result-layer", "placements"]),
         "replace": ("Replace Object...", [*target, "source-layer", "source-mask-layer", "fit", "dilation", "quality",
-                                          "fill", "texture", "keep-shadow", "iterations", "seed", *detection],
+                                          "fill", "texture", "iterations", "seed", *detection],
                     ["result-layer"]),
         "add": ("Add Object...", ["source-layer", "source-mask-layer", "source-class", *relations, *placing,
                                   "cast-shadow", "seed", *detection], ["result-layer", "placements"]),

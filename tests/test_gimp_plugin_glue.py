@@ -1093,8 +1093,8 @@ def move_config(*relations, **overrides):
 def replace_config(**overrides):
     return Config({"target": "selection", "mask-layer": None, "class-name": "", "instance": 0, "source-layer": None,
                    "source-mask-layer": None, "fit": "inside", "dilation": -1, "quality": "fast", "fill": "synthesis",
-                   "texture": -1.0, "keep-shadow": False, "iterations": 0, "seed": 0, "score-threshold": 0.5,
-                   "max-objects": 0, "server": "127.0.0.1:50051", **overrides})
+                   "texture": -1.0, "iterations": 0, "seed": 0, "score-threshold": 0.5, "max-objects": 0,
+                   "server": "127.0.0.1:50051", **overrides})
 
 
 def add_config(*relations, **overrides):

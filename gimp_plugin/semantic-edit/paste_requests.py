@@ -122,8 +122,8 @@ class MoveRequest:
     predicted by the position model (nearer = larger, unless keep_size) and it is pasted there.
 
     width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, keep_shadow, iterations,
-        seed: as
-        RemoveRequest's (the seed also picks the placements: the same seed gives the same list).
+        seed: as RemoveRequest's (the seed also picks the placements: the same seed gives the same list; a shadow
+        removed with the object is cast again at its new place).
     relations: 1..MAX_RELATIONS PlacementRelation, all to hold.
     object_class: the object's class for the position model; "" = the detected class (target), else "some object".
     candidates: how many ranked placements to consider, 1..MAX_CANDIDATES; candidate: which one to use, 0 = the best.
@@ -179,9 +179,8 @@ class ReplaceRequest:
     box by `fit` (aspect kept: "inside" as large as fits inside it, "width" as wide, "height" as tall), standing on
     its bottom edge, and pasted with its alpha.
 
-    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, keep_shadow, iterations,
-        seed: as
-        RemoveRequest's.
+    width, height, channels, pixels, mask, target, dilation_px, quality, fill, texture, iterations, seed: as
+        RemoveRequest's (the old object's shadow always stays).
     """
 
     width: int
@@ -198,7 +197,6 @@ class ReplaceRequest:
     fit: str = "inside"
     fill: str | None = None
     texture: float | None = None
-    keep_shadow: bool = False
 
     def check(self) -> None:
         _check_image(self.width, self.height, self.channels, self.pixels)
@@ -218,8 +216,7 @@ class ReplaceRequest:
                                  source=self.source.to_proto(pb),
                                  fit=getattr(pb, f"REPLACE_FIT_{self.fit.upper()}"))
         return pb.EditRequest(image=request_image_to_proto(pb, self), replace=replace, options=fill_options_to_proto(
-            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture,
-            self.keep_shadow))
+            pb, self.quality, self.seed, self.dilation_px, self.iterations, self.fill, self.texture))
 
 
 @dataclass(frozen=True)

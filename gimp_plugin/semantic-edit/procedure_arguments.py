@@ -52,7 +52,8 @@ def target_arguments(procedure, flags) -> None:
         "numbers them), for target class; 0 = every one", 0, 1000, 0, flags)
 
 
-def dilation_and_quality_arguments(procedure, flags) -> None:
+def dilation_and_quality_arguments(procedure, flags, keep_shadow: bool = True) -> None:
+    """dilation, quality, fill, texture and (remove, move: keep_shadow) keep-shadow."""
     procedure.add_int_argument(
         "dilation", "_Dilation (px)", "How far the hole reaches beyond the object, in pixels; -1 = automatic",
         -1, 256, -1, flags)
@@ -67,6 +68,8 @@ def dilation_and_quality_arguments(procedure, flags) -> None:
         "texture", "Te_xture", "Synthesis only, 0..1: how much detail copied from the photo's own patches replaces "
         "the smooth structure fill (0 = smooth, the lowest error; 1 = as detailed as the surroundings); -1 = the "
         "preset's (0.75)", PRESET_TEXTURE, 1.0, PRESET_TEXTURE, flags)
+    if not keep_shadow:  # replace keeps the old object's shadow: the new one stands in it
+        return
     procedure.add_boolean_argument(
         "keep-shadow", "_Keep shadow", "Remove the object alone; off (the default): its cast shadow, when one is "
         "seen beside it, goes too and comes back as the mask layer 'shadow'", False, flags)

@@ -93,10 +93,10 @@ def settings_from_config(config) -> RemoveSettings:
     return RemoveSettings(**fill_from_config(config), **target_from_config(config))
 
 
-def fill_from_config(config) -> dict[str, Any]:
+def fill_from_config(config, with_shadow: bool = True) -> dict[str, Any]:
     """How a hole is filled (remove, move, replace): the "dilation", "quality", "fill", "texture", "keep-shadow" and
     "iterations" arguments, checked, as the keyword arguments dilation_px, quality, fill, texture, keep_shadow,
-    iterations of RemoveSettings; raises PluginError."""
+    iterations of RemoveSettings (keep-shadow only `with_shadow`: replace has none); raises PluginError."""
     quality = config.get_property("quality")
     if quality not in QUALITY_PRESETS:  # GIMP only warns about an unknown choice and runs with the default
         raise PluginError(f"quality must be one of: {', '.join(QUALITY_PRESETS)}; got '{quality}'")
@@ -106,9 +106,11 @@ def fill_from_config(config) -> dict[str, Any]:
     dilation = config.get_property("dilation")
     texture = config.get_property("texture")
     iterations = config.get_property("iterations")
-    return {"dilation_px": None if dilation < 0 else dilation, "quality": quality, "fill": fill,
-            "texture": None if texture < 0 else texture, "keep_shadow": bool(config.get_property("keep-shadow")),
-            "iterations": iterations or None}
+    fill_settings = {"dilation_px": None if dilation < 0 else dilation, "quality": quality, "fill": fill,
+                     "texture": None if texture < 0 else texture, "iterations": iterations or None}
+    if with_shadow:
+        fill_settings["keep_shadow"] = bool(config.get_property("keep-shadow"))
+    return fill_settings
 
 
 def target_from_config(config) -> dict[str, Any]:

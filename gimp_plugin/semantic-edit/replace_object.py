@@ -30,7 +30,7 @@ class ReplaceSettings:
     fit: how the new object is sized from the old one's box: "inside", "width" or "height" (ReplaceRequest).
     seed: the fill's random seed.
     target, mask_layer, server, class_name, instance, score_threshold, max_objects, dilation_px, quality, fill,
-        texture, keep_shadow, iterations: as RemoveSettings'.
+        texture, iterations: as RemoveSettings' (no keep_shadow: the old object's shadow stays).
     """
 
     target: str
@@ -44,7 +44,6 @@ class ReplaceSettings:
     quality: str = "balanced"
     fill: str = "synthesis"
     texture: float | None = None
-    keep_shadow: bool = False
     iterations: int | None = None
     class_name: str = ""
     instance: int = 0
@@ -56,7 +55,8 @@ def settings_from_config(config) -> ReplaceSettings:
     """Reads and checks the procedure's arguments (the same in every run mode); raises PluginError."""
     return ReplaceSettings(source_layer=config.get_property("source-layer"),
                            source_mask_layer=config.get_property("source-mask-layer"), fit=config.get_property("fit"),
-                           seed=seed_from_config(config), **fill_from_config(config), **target_from_config(config))
+                           seed=seed_from_config(config), **fill_from_config(config, with_shadow=False),
+                           **target_from_config(config))
 
 
 def replace_object(image, drawables, settings: ReplaceSettings,
@@ -71,7 +71,6 @@ def replace_object(image, drawables, settings: ReplaceSettings,
     request = ReplaceRequest(width=layer.get_width(), height=layer.get_height(), channels=channels, pixels=pixels,
                              mask=mask, target=target, source=source, dilation_px=settings.dilation_px,
                              quality=settings.quality, fill=settings.fill, texture=settings.texture,
-                             keep_shadow=settings.keep_shadow,
                              iterations=settings.iterations, seed=settings.seed, fit=settings.fit)
     if log is not None:
         log(f"replace '{label}' with '{source_name}' ({source.width}x{source.height}, {source.channels} channels"

@@ -74,7 +74,7 @@ DIALOG_FIELDS = [*TARGET_FIELDS, *FILL_FIELDS, *DETECTION_FIELDS]
 RECOLOR_DIALOG_FIELDS = [*TARGET_FIELDS, "color", "strength", "lightness", "edge", *DETECTION_FIELDS]
 MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, *FILL_FIELDS, "seed",
                       *DETECTION_FIELDS]
-# Replace keeps the old object's shadow (the new one stands in it): no Keep shadow toggle in its dialog.
+# Replace keeps the old object's shadow (the new one stands in it): it has no keep-shadow argument.
 REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit",
                          *(field for field in FILL_FIELDS if field != "keep-shadow"), "seed", *DETECTION_FIELDS]
 ADD_DIALOG_FIELDS = ["source-layer", "source-mask-layer", "source-class", *RELATION_FIELDS, *PLACEMENT_FIELDS,
@@ -331,7 +331,7 @@ class SemanticEdit(Gimp.PlugIn):
         arguments.target_arguments(procedure, flags)
         arguments.source_arguments(procedure, flags)
         arguments.fit_argument(procedure, flags)
-        arguments.dilation_and_quality_arguments(procedure, flags)
+        arguments.dilation_and_quality_arguments(procedure, flags, keep_shadow=False)
         arguments.iterations_argument(procedure, flags)
         arguments.seed_argument(procedure, flags, "the fill")
         arguments.detection_arguments(procedure, flags)
