@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> dict:
     for size in args.sizes:
         per = {name: {"iou": [], "error": [], "no_shadow_share": [], "held_share": []} for name in args.finders}
         true_mask_error, object_only_error, seconds = [], [], {name: 0.0 for name in args.finders}
-        for seed in range(args.scenes):
+        for seed in range(args.first_seed, args.first_seed + args.scenes):
             spec = random_scene(seed)
             index = seed % len(spec.objects)
             scene = render_scene(spec, size, size)
@@ -149,6 +149,8 @@ def markdown(rows: dict, finders: tuple[str, ...]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", type=int, default=200, help="held-out scenes, seeds 0 .. N-1 (default 200)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="start at this seed (to split a long run; held-out seeds stay below 3,000,000)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--quality", default="balanced", help="removal preset (default balanced, the default)")
     parser.add_argument("--finders", nargs="+", choices=FINDERS, default=list(FINDERS))
@@ -160,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if not (0 <= args.first_seed and args.first_seed + args.scenes <= 3_000_000):
+        parser.error("held-out seeds are 0 .. 2,999,999: the shadow segmenter trains on 3,000,000 and up")
     args.finders = tuple(args.finders)
     args.removal_finders = tuple(args.removal_finders)
     rows = run(args)
