@@ -12,7 +12,6 @@ import numpy as np
 from semantic_edit.v1 import semantic_edit_pb2 as pb
 from semantic_edit.v1 import semantic_edit_pb2_grpc as pb_grpc
 
-from .config import DEFAULT_MAX_MESSAGE_BYTES
 from .credentials import read_pem, read_token
 from .errors import InvalidInputError, SemanticEditError
 from .pipeline.detect import DetectedScene, DetectionSettings
@@ -25,6 +24,9 @@ from .service.convert_scene import detection_settings_to_proto, relation_options
 from .service.server import message_size_options
 
 INFO_TIMEOUT_SECONDS = 10
+# The client takes whatever the server sends (gRPC's largest message): the server enforces its own --max-message-mb,
+# and checks that an answer fits before it starts.
+CLIENT_MAX_MESSAGE_BYTES = 2047 * 2 ** 20
 EDIT_TIMEOUT_SECONDS = 3600
 
 
@@ -75,7 +77,7 @@ def _explain(error: grpc.RpcError, address: str) -> SemanticEditError:
 
 
 def _channel(server: Connection) -> grpc.Channel:
-    options = message_size_options(DEFAULT_MAX_MESSAGE_BYTES)
+    options = message_size_options(CLIENT_MAX_MESSAGE_BYTES)
     if server.tls_ca is not None:
         return grpc.secure_channel(server.address, grpc.ssl_channel_credentials(root_certificates=server.tls_ca),
                                    options=options)
