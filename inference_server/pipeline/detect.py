@@ -1,8 +1,8 @@
 """Finding the image's objects, its scene graph, and the mask an edit's target names.
 
     scene = detect_scene(segmenter, image, DetectionSettings(), RelationOptions())   # objects + relations
-    target = find_target(segmenter, image, query, DetectionSettings(), progress)   # ids + mask, for any edit
-    resolver = TargetResolver(segmenter, image); resolver.resolve(mask, query, settings)  # several, one detection
+    resolver = TargetResolver(segmenter, image)                                      # an edit's targets:
+    target = resolver.resolve(mask, query, settings)        # ids + mask; several targets share one detection
 
 Object ids are indices into the detections of `detect_objects`, which are the same for the same image, settings and
 device: an id from a DetectObjects answer names the same object in a later Edit with the same settings.
@@ -82,13 +82,6 @@ def detect_scene(segmenter: Segmenter, image: np.ndarray, settings: DetectionSet
     detections = detect_objects(segmenter, image, settings)
     relations = extract_relations(detections, relation_options)
     return DetectedScene(detections, instance_numbers(detections), relations, time.perf_counter() - started)
-
-
-def find_target(segmenter: Segmenter, image: np.ndarray, query: TargetQuery, settings: DetectionSettings,
-                progress: ProgressReport | None = None) -> ResolvedTarget:
-    """Detects the objects, then resolves `query` to one mask (InvalidInputError / NotFoundError with sentences).
-    A class the model does not know is refused before the detection runs."""
-    return TargetResolver(segmenter, image, progress).resolve(None, query, settings)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ class Job:
         self.work = work
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.cancelled = threading.Event()
-        self.started = threading.Event()
         self.shutdown = False  # cancelled because the server stops, not by its client
 
     def cancel(self) -> None:
@@ -70,11 +69,6 @@ class JobQueue:
             self._condition.notify()
             return ahead
 
-    @property
-    def busy(self) -> bool:
-        with self._condition:
-            return self._running is not None or bool(self._waiting)
-
     def close(self) -> None:
         """Refuses new jobs, answers the waiting ones that the server is stopping, stops the running one (its client
         hears the same) and ends the worker once it has."""
@@ -109,7 +103,6 @@ class JobQueue:
             try:
                 if job.should_stop():
                     raise JobCancelledError("the job was cancelled by its client before it started")
-                job.started.set()
                 job.events.put((RESULT, job.work(job)))
             except JobCancelledError as error:
                 log.info("job cancelled: %s", "the server stops" if job.shutdown else error)

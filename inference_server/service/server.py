@@ -46,9 +46,6 @@ class EditServer:
         self.jobs.join(timeout=max(0.0, STOP_SECONDS - (grace or 0)))
         return stopped
 
-    def wait_for_termination(self, timeout: float | None = None) -> bool:
-        return self.grpc_server.wait_for_termination(timeout)
-
 
 def create_server(config: ServerConfig, device: ComputeDevice | None = None) -> tuple[EditServer, int]:
     """Builds and starts the server; returns it with the port it bound (port 0 in `config` picks a free one).
