@@ -1,6 +1,6 @@
 """The GIMP side of "Remove Object": read the layer and the object's mask, ask the server, add the result as layers.
 
-Thin on purpose: pixels travel as bytes in the layer's own format (no conversion, see docs/gimp3-headless.md), the
+Thin on purpose: pixels travel as bytes in the layer's own format (no conversion: PIXEL_FORMATS below), the
 server does the work (semantic_edit_client), and byte juggling lives in mask_bytes. Every failure a person can act
 on is a PluginError whose str() is the sentence GIMP shows. The object is a selection or a mask layer (sent as a
 mask), or named by class and/or the selection's box (the server finds it: targets "class" and "selection-hint").
