@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from ..inpainting.harmonic import harmonic_fill
+from ..inpainting.patch_synthesis import gaussian_blur
 
 
 @dataclass(frozen=True)
@@ -77,39 +78,27 @@ def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
             slice(max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)))
 
 
-def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    """(C, H, W) blurred with a Gaussian of `sigma` px, borders replicated."""
-    if sigma < 0.3:
-        return image
-    radius = max(1, math.ceil(3 * sigma))
-    steps = torch.arange(-radius, radius + 1, dtype=image.dtype)
-    kernel = torch.exp(-steps ** 2 / (2 * sigma ** 2))
-    kernel = kernel / kernel.sum()
-    channels = image.shape[0]
-    out = F.pad(image[None], (radius, radius, radius, radius), mode="replicate")
-    out = F.conv2d(out, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
-    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)[0]
+def _compared(smoothed: torch.Tensor, ground: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(brightness, the ground's brightness, the largest rg-chromaticity difference) per pixel, (H, W) each."""
+    eps = 1e-4
+    brightness, ground_brightness = smoothed.sum(dim=0) + eps, ground.sum(dim=0) + eps
+    chroma_off = (smoothed[:2] / brightness - ground[:2] / ground_brightness).abs().amax(dim=0)
+    return brightness, ground_brightness, chroma_off
 
 
 def shadow_like(smoothed: torch.Tensor, ground: torch.Tensor, ratio_limit: float,
                 chroma_tolerance: float) -> np.ndarray:
     """(H, W) bool: pixels of `smoothed` (3, H, W) darker than `ratio_limit` x `ground`'s brightness with the
     ground's rg-chromaticity (within `chroma_tolerance`)."""
-    eps = 1e-4
-    brightness, ground_brightness = smoothed.sum(dim=0) + eps, ground.sum(dim=0) + eps
-    chroma = smoothed[:2] / brightness
-    ground_chroma = ground[:2] / ground_brightness
-    same_colour = (chroma - ground_chroma).abs().amax(dim=0) <= chroma_tolerance
-    return ((brightness < ratio_limit * ground_brightness) & same_colour).numpy()
+    brightness, ground_brightness, chroma_off = _compared(smoothed, ground)
+    return ((brightness < ratio_limit * ground_brightness) & (chroma_off <= chroma_tolerance)).numpy()
 
 
 def _outliers(smoothed: torch.Tensor, ground: torch.Tensor, settings: ShadowSettings) -> np.ndarray:
     """(H, W) bool: pixels unlike the estimated ground: another chromaticity, or brighter or darker by more than
     the strong ratio."""
-    eps = 1e-4
-    brightness, ground_brightness = smoothed.sum(dim=0) + eps, ground.sum(dim=0) + eps
+    brightness, ground_brightness, chroma_off = _compared(smoothed, ground)
     ratio = brightness / ground_brightness
-    chroma_off = (smoothed[:2] / brightness - ground[:2] / ground_brightness).abs().amax(dim=0)
     unlike = (ratio < settings.strong_ratio) | (ratio > 1 / settings.strong_ratio)
     return (unlike | (chroma_off > settings.chroma_tolerance)).numpy()
 
@@ -170,7 +159,7 @@ def _window(image: np.ndarray, object_mask: np.ndarray, valid: np.ndarray, setti
     obj, ground_ok = object_mask[slices], valid[slices] & ~object_mask[slices]
     _, height, width = crop.shape
     scale = max(1, math.ceil(max(height, width) / settings.work_side))
-    smoothed = _blur(crop, max(0.5, settings.smoothing_share * size))
+    smoothed = gaussian_blur(crop, max(0.5, settings.smoothing_share * size))
     pad_h, pad_w = -height % scale, -width % scale
     small = F.avg_pool2d(F.pad(smoothed[None], (0, pad_w, 0, pad_h), mode="replicate"), scale)[0]
     small_object = _coarse(ndimage.binary_dilation(obj, iterations=2), scale, False)
