@@ -172,7 +172,9 @@ def test_the_carried_shadow_moves_and_scales_with_the_object():
     darkening = np.zeros((100, 100), np.float32)
     darkening[40:50, 50:60] = 0.5  # a shadow to the right of an object standing at (row 50, col 40)
     old_box = Region(30, 30, 20, 20)  # bottom centre (50, 40)
-    region, carried = carry_shadow(darkening, old_box, (10, 60, 40, 40))  # twice as tall, bottom centre (100, 30)
+    # the map covers rows 30..59, cols 40..69 of a 100 x 100 image; twice as tall, bottom centre (100, 30)
+    region, carried = carry_shadow(darkening[30:60, 40:70], Region(40, 30, 30, 30), old_box, (10, 60, 40, 40),
+                                   (100, 100))
     full = np.zeros((100, 100), np.float32)
     full[region.slices] = carried
     # The shadow started 10 px right of the foot and 10 px above the ground line; now 20 and 20, and twice as big.
@@ -184,7 +186,8 @@ def test_the_carried_shadow_moves_and_scales_with_the_object():
 def test_a_carried_shadow_off_the_image_is_nothing():
     darkening = np.zeros((50, 50), np.float32)
     darkening[10:20, 30:40] = 0.5
-    region, carried = carry_shadow(darkening, Region(10, 10, 10, 10), (-200, -200, 10, 10))
+    region, carried = carry_shadow(darkening, Region(0, 0, 50, 50), Region(10, 10, 10, 10), (-200, -200, 10, 10),
+                                   (50, 50))
     assert region.width * region.height == 0 and carried.size == 0
 
 

@@ -22,7 +22,7 @@ from .move import check_candidates, choose_placement
 from .paste import Cutout
 from . import shadow_transfer
 from .masks import Region, bounding_region
-from .pasting import STAGE_PASTE, STAGE_PLACE, PasteResult, box_on_ground_line, paste_scaled, placed_in, union
+from .pasting import STAGE_PASTE, STAGE_PLACE, PasteResult, box_on_ground_line, paste_casting
 from .remove import ProgressReport, known_background
 
 
@@ -67,37 +67,29 @@ def add_object(image: np.ndarray, source: Cutout, object_class: str, relations: 
 
     started = time.perf_counter()
     report(STAGE_PASTE, 0, 1, "Pasting the object")
-    shadow_region, carried = _new_shadow(image, reference_masks, box, device) if options.cast_shadow else (None, None)
-    shaded = image
-    if shadow_region is not None:
-        shaded = image.copy()
-        shaded[shadow_region.slices] = shadow_transfer.cast(image[shadow_region.slices], carried)
-    pasted = paste_scaled(shaded, source, box)
-    region, placed, placed_shadow = pasted.region, pasted.placed_mask, None
-    if shadow_region is not None:
-        region = union(region, shadow_region)
-        placed = placed_in(region, pasted.region, pasted.placed_mask)
-        placed_shadow = placed_in(region, shadow_region, carried > 0) & ~placed
+    shadow = _new_shadow(image, reference_masks, box, device) if options.cast_shadow else None
+    edited, region, placed, placed_shadow = paste_casting(image, source, box, shadow)
     report(STAGE_PASTE, 1, 1, "Pasting the object")
     timings = {STAGE_PLACE: place_seconds, STAGE_PASTE: time.perf_counter() - started}
 
-    return PasteResult(region=region, patch=pasted.image[region.slices].copy(), object_mask=None,
+    return PasteResult(region=region, patch=edited[region.slices].copy(), object_mask=None,
                        hole_mask=None, placed_mask=placed, placement=placement, candidates=candidates,
                        image_size=(width, height), timings=timings, placed_shadow_mask=placed_shadow)
 
 
 def _new_shadow(image: np.ndarray, reference_masks: Sequence[np.ndarray], box: tuple[int, int, int, int],
-                device: torch.device | None) -> tuple[Region | None, np.ndarray | None]:
+                device: torch.device | None) -> tuple[Region, np.ndarray] | None:
     """The shadow of an object pasted at `box`, like the first reference's that casts one: (region, darkening
-    there), or (None, None)."""
+    there), or None."""
     valid = known_background(image)
     for mask in reference_masks:
         if mask is None or not mask.any():
             continue
-        darkening = shadow_transfer.reference_darkening(image, mask, valid, device)
-        if darkening is None:
+        measured = shadow_transfer.reference_darkening(image, mask, valid, device)
+        if measured is None:
             continue
-        region, carried = shadow_transfer.carry_shadow(darkening, bounding_region(mask), box)
+        region, carried = shadow_transfer.carry_shadow(measured[1], measured[0], bounding_region(mask), box,
+                                                       image.shape[:2])
         if region.width and region.height:
             return region, carried
-    return None, None
+    return None

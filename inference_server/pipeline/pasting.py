@@ -137,6 +137,33 @@ def placed_in(region: Region, inner: Region, crop: np.ndarray) -> np.ndarray:
     return out
 
 
+SHADOW_SPREAD_PX = 4  # shadow_darkening's map reaches this far beyond the shadow (a 1 px blur, 2 px dilation)
+
+
+def paste_casting(image: np.ndarray, cutout: Cutout, box: tuple[int, int, int, int],
+                  shadow: tuple[Region, np.ndarray] | None, changed: Region | None = None
+                  ) -> tuple[np.ndarray, Region, np.ndarray, np.ndarray | None]:
+    """`cutout` pasted at `box` over `image` after the `shadow` (the region it lands on, its darkening there:
+    shadow_transfer.py) is cast on the ground. Returns (the edited image, a copy; the region holding every change,
+    `changed` included; the placed mask and the cast shadow's mask beside the object (None without one), both over
+    that region)."""
+    if shadow is not None and not (shadow[0].width and shadow[0].height):
+        shadow = None
+    shaded = image
+    if shadow is not None:
+        shadow_region, darkening = shadow
+        shaded = image.copy()
+        shaded[shadow_region.slices] = shadow_transfer.cast(image[shadow_region.slices], darkening)
+    pasted = paste_scaled(shaded, cutout, box)
+    region = pasted.region
+    for other in (changed, shadow[0] if shadow is not None else None):
+        if other is not None:
+            region = union(region, other)
+    placed = placed_in(region, pasted.region, pasted.placed_mask)
+    placed_shadow = None if shadow is None else placed_in(region, shadow[0], shadow[1] > 0) & ~placed
+    return pasted.image, region, placed, placed_shadow
+
+
 def remove_and_paste(image: np.ndarray, object_mask: np.ndarray, cutout: Cutout, box: tuple[int, int, int, int],
                      options: RemoveOptions, message: str, *, device: torch.device | None = None,
                      progress: ProgressReport | None = None, should_stop: Callable[[], bool] | None = None,
@@ -149,25 +176,17 @@ def remove_and_paste(image: np.ndarray, object_mask: np.ndarray, cutout: Cutout,
     started = time.perf_counter()
     report(STAGE_PASTE, 0, 1, message)
     filled = apply_patch(image, removed.region, removed.patch)
-    region, shadow_region, carried = removed.region, None, None
+    shadow = None
     if carry_shadow and removed.shadow_mask is not None:
-        old_shadow = np.zeros(object_mask.shape, bool)
-        old_shadow[removed.region.slices] = removed.shadow_mask
-        darkening = shadow_transfer.shadow_darkening(image, filled, old_shadow)
-        shadow_region, carried = shadow_transfer.carry_shadow(darkening, bounding_region(object_mask), box)
-        if shadow_region.width and shadow_region.height:
-            filled[shadow_region.slices] = shadow_transfer.cast(filled[shadow_region.slices], carried)
-            region = union(region, shadow_region)
-        else:
-            shadow_region = None
-    pasted = paste_scaled(filled, cutout, box)
-    region = union(region, pasted.region)
-    placed = placed_in(region, pasted.region, pasted.placed_mask)
-    placed_shadow = None
-    if shadow_region is not None:
-        placed_shadow = placed_in(region, shadow_region, carried > 0) & ~placed
+        around = removed.region.grown(SHADOW_SPREAD_PX, *object_mask.shape)  # the smoothed map's edge stays inside
+        old_shadow = np.zeros((around.height, around.width), bool)
+        old_shadow[removed.region.relative_to(around).slices] = removed.shadow_mask
+        darkening = shadow_transfer.shadow_darkening(image[around.slices], filled[around.slices], old_shadow)
+        shadow = shadow_transfer.carry_shadow(darkening, around, bounding_region(object_mask), box,
+                                              object_mask.shape)
+    edited, region, placed, placed_shadow = paste_casting(filled, cutout, box, shadow, removed.region)
     report(STAGE_PASTE, 1, 1, message)
-    return PasteResult(region=region, patch=pasted.image[region.slices].copy(),
+    return PasteResult(region=region, patch=edited[region.slices].copy(),
                        object_mask=placed_in(region, removed.region, removed.object_mask),
                        hole_mask=placed_in(region, removed.region, removed.hole_mask),
                        shadow_mask=None if removed.shadow_mask is None else

@@ -1,8 +1,8 @@
 """A moved object takes its shadow along: the old shadow's darkening, measured on the photo, laid on the new place.
 
-    darkening = shadow_darkening(image, filled, shadow)            # where the old shadow was: 1 - shadowed / lit
-    darkening = reference_darkening(image, reference_mask, valid)  # add: another object's shadow, or None
-    region, carried = carry_shadow(darkening, old_box, new_box)    # moved and scaled with the object
+    darkening = shadow_darkening(image[r], filled[r], shadow[r])   # a crop r around the old shadow: 1 - shadowed / lit
+    at, darkening = reference_darkening(image, reference_mask, valid)  # add: another object's shadow, or None
+    region, carried = carry_shadow(darkening, at, old_box, new_box, image.shape[:2])  # moved and scaled with it
     image[region.slices] = cast(image[region.slices], carried)     # the ground at the new place darkened
 
 The removal found the object's cast shadow (segmentation/shadows.py) and filled it with shadow-free ground, so the
@@ -19,7 +19,8 @@ their objects are tall; the shadow's outline stays the reference's).
 Not handled: the shadow falling onto another object, and a shadow cut by the image's edge at the old place (only
 its visible part moves).
 
-Arrays: images (H, W, 3|4) uint8; maps (H, W) float32 in [0, MAX_DARKENING]; boxes (x, y, width, height) in px.
+Arrays: images (H, W, 3|4) uint8; maps float32 in [0, MAX_DARKENING], each covering a Region of the image (`at`);
+boxes (x, y, width, height) in px.
 """
 from __future__ import annotations
 
@@ -45,12 +46,14 @@ def shadow_darkening(original: np.ndarray, filled: np.ndarray, shadow: np.ndarra
     return np.where(ndimage.binary_dilation(shadow, iterations=2), darkening, 0.0).astype(np.float32)
 
 
-def carry_shadow(darkening: np.ndarray, old_box: Region,
-                 new_box: tuple[int, int, int, int]) -> tuple[Region, np.ndarray]:
-    """The `darkening` map (H, W) moved from the object's `old_box` to its `new_box` (x, y, width, height):
-    anchored at each box's bottom centre, scaled by new height / old height. Returns (the region of the image it
-    lands on, the map there); an empty region when nothing lands inside the image."""
-    height, width = darkening.shape
+def carry_shadow(darkening: np.ndarray, at: Region, old_box: Region, new_box: tuple[int, int, int, int],
+                 image_shape: tuple[int, int]) -> tuple[Region, np.ndarray]:
+    """The `darkening` map (covering region `at` of an image of `image_shape` (H, W)) moved from the object's
+    `old_box` to its `new_box` (x, y, width, height): anchored at each box's bottom centre, scaled by new height /
+    old height, cut where it falls below MIN_DARKENING. Returns (the region of the image it lands on, the map
+    there); an empty region when nothing lands inside the image."""
+    height, width = image_shape
+    origin = np.array([at.y, at.x])
     new_x, new_y, new_width, new_height = new_box
     scale = new_height / max(1, old_box.height)
     old_anchor = np.array([old_box.y + old_box.height, old_box.x + old_box.width / 2.0])  # (row, col) it stands on
@@ -58,7 +61,7 @@ def carry_shadow(darkening: np.ndarray, old_box: Region,
     rows, cols = np.nonzero(darkening)
     if rows.size == 0:
         return Region(0, 0, 0, 0), np.zeros((0, 0), np.float32)
-    extent = np.array([[rows.min(), cols.min()], [rows.max() + 1, cols.max() + 1]])
+    extent = np.array([[rows.min(), cols.min()], [rows.max() + 1, cols.max() + 1]]) + origin
     corners = (extent - old_anchor) * scale + new_anchor
     top, left = np.floor(corners.min(axis=0)).astype(int) - 1
     bottom, right = np.ceil(corners.max(axis=0)).astype(int) + 1
@@ -66,8 +69,8 @@ def carry_shadow(darkening: np.ndarray, old_box: Region,
     if bottom <= top or right <= left:
         return Region(0, 0, 0, 0), np.zeros((0, 0), np.float32)
     # The centre of output pixel p (image coordinates, p + 0.5) samples the old map at old_anchor + (p + 0.5 -
-    # new_anchor) / scale, bilinearly between the old pixels' centres.
-    offset = old_anchor - 0.5 + (np.array([top, left]) + 0.5 - new_anchor) / scale
+    # new_anchor) / scale, bilinearly between the old pixels' centres (the map's own coordinates: minus `at`).
+    offset = old_anchor - origin - 0.5 + (np.array([top, left]) + 0.5 - new_anchor) / scale
     carried = ndimage.affine_transform(darkening, np.eye(2) / scale, offset=offset, output_shape=(bottom - top,
                                        right - left), order=1, mode="constant", cval=0.0)
     carried = np.where(carried >= MIN_DARKENING, carried.clip(0.0, MAX_DARKENING), 0.0).astype(np.float32)
@@ -84,9 +87,10 @@ def cast(image: np.ndarray, darkening: np.ndarray) -> np.ndarray:
 
 
 def reference_darkening(image: np.ndarray, reference_mask: np.ndarray, valid: np.ndarray,
-                        device: torch.device | None = None) -> np.ndarray | None:
-    """The darkening map (H, W) of the shadow `reference_mask`'s object casts (segmentation/shadows.py), measured
-    against the ground estimated under the object and its shadow by harmonic interpolation; None when it casts none."""
+                        device: torch.device | None = None) -> tuple[Region, np.ndarray] | None:
+    """(region, darkening map there) of the shadow `reference_mask`'s object casts (segmentation/shadows.py),
+    measured against the ground estimated under the object and its shadow by harmonic interpolation; None when it
+    casts none."""
     shadow = find_shadow(image, reference_mask, valid, device)
     if not shadow.any():
         return None
@@ -96,6 +100,5 @@ def reference_darkening(image: np.ndarray, reference_mask: np.ndarray, valid: np
     unknown = dilate(reference_mask | shadow, 3)[window.slices] | ~valid[window.slices]
     crop = torch.from_numpy(np.array(image[window.slices][..., :3])).permute(2, 0, 1).float()
     ground = harmonic_fill(crop, torch.from_numpy(unknown)).permute(1, 2, 0).numpy()
-    filled = np.array(image[..., :3])
-    filled[window.slices] = np.clip(np.rint(ground), 0, 255).astype(np.uint8)
-    return shadow_darkening(image, filled, shadow)
+    filled = np.clip(np.rint(ground), 0, 255).astype(np.uint8)
+    return window, shadow_darkening(image[window.slices], filled, shadow[window.slices])
