@@ -538,9 +538,10 @@ def registering(gimp, monkeypatch):
 
 def test_fill_method_and_texture_are_declared_where_a_hole_is_filled(gimp, registering):
     fill_arguments = ["dilation", "quality", "fill", "texture"]
-    for name, dialog in (("semantic-edit-remove", gimp.plugin.DIALOG_FIELDS),
-                         ("semantic-edit-move", gimp.plugin.MOVE_DIALOG_FIELDS),
-                         ("semantic-edit-replace", gimp.plugin.REPLACE_DIALOG_FIELDS)):
+    layouts = gimp.plugin.dialog_layout
+    for name, dialog in (("semantic-edit-remove", layouts.REMOVE.fields()),
+                         ("semantic-edit-move", layouts.MOVE.fields()),
+                         ("semantic-edit-replace", layouts.REPLACE.fields())):
         arguments = registering(name).arguments
         names = list(arguments)
         start = names.index("dilation")
@@ -557,10 +558,12 @@ def test_fill_method_and_texture_are_declared_where_a_hole_is_filled(gimp, regis
         kind, label, help_text, low, high, default, flags = arguments["iterations"]
         assert (kind, low, high, default) == ("int", 0, 20000, 0)
         assert "DIP" in help_text and "synthesis" in help_text and "0 = the preset's" in help_text
-        assert dialog[dialog.index("dilation"):dialog.index("dilation") + 4] == fill_arguments, name
+        # The dialog shows the fill; dilation and texture as a number with a check box for -1 (dialog_layout.py)
+        assert {"quality", "fill", "dilation-pixels", "dilation-auto", "texture-amount", "texture-preset"} <= \
+            set(dialog), name
     for name in ("semantic-edit-add", "semantic-edit-detect"):  # nothing filled: no fill arguments
         assert not {"fill", "texture", "quality"} & set(registering(name).arguments), name
-    assert not {"fill", "texture"} & set(gimp.plugin.ADD_DIALOG_FIELDS + gimp.plugin.RECOLOR_DIALOG_FIELDS)
+    assert not {"fill", "texture-amount"} & set(layouts.ADD.fields() + layouts.RECOLOR.fields())
 
 
 @pytest.mark.parametrize("overrides, words", [

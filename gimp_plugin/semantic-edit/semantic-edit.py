@@ -30,6 +30,7 @@
 # semantic-edit-detect: score-threshold, max-objects, server; returns objects-group and relations (one per line).
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -48,13 +49,14 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import GLib, GObject, Gegl, Gimp  # noqa: E402
 
 import add_object  # noqa: E402
+import dialog_layout  # noqa: E402
 import detect_objects  # noqa: E402
 import move_object  # noqa: E402
 import procedure_arguments as arguments  # noqa: E402
 import recolor_object  # noqa: E402
 import remove_object  # noqa: E402
 import replace_object  # noqa: E402
-from placing import RELATION_SLOTS, PlacedResult  # noqa: E402
+from placing import PlacedResult  # noqa: E402
 from semantic_edit_client import MAX_EDGE_PX  # noqa: E402
 
 PROCEDURE_REMOVE = "semantic-edit-remove"
@@ -64,22 +66,10 @@ PROCEDURE_REPLACE = "semantic-edit-replace"
 PROCEDURE_ADD = "semantic-edit-add"
 PROCEDURE_DETECT = "semantic-edit-detect"
 MENU_PATH = "<Image>/Filters/Semantic Edit/"
-TARGET_FIELDS = ["target", "mask-layer", "class-name", "instance"]
-DETECTION_FIELDS = ["score-threshold", "max-objects", "server"]
-RELATION_FIELDS = [f"{name}-{slot}" for slot in range(1, RELATION_SLOTS + 1)
-                   for name in ("relation", "reference-layer", "reference-class")]
-PLACEMENT_FIELDS = ["candidates", "candidate", "keep-size"]
-FILL_FIELDS = ["dilation", "quality", "fill", "texture", "keep-shadow"]
-DIALOG_FIELDS = [*TARGET_FIELDS, *FILL_FIELDS, *DETECTION_FIELDS]
-RECOLOR_DIALOG_FIELDS = [*TARGET_FIELDS, "color", "strength", "lightness", "edge", *DETECTION_FIELDS]
-MOVE_DIALOG_FIELDS = [*TARGET_FIELDS, *RELATION_FIELDS, "object-class", *PLACEMENT_FIELDS, *FILL_FIELDS, "seed",
-                      *DETECTION_FIELDS]
-# Replace keeps the old object's shadow (the new one stands in it): it has no keep-shadow argument.
-REPLACE_DIALOG_FIELDS = [*TARGET_FIELDS, "source-layer", "source-mask-layer", "fit",
-                         *(field for field in FILL_FIELDS if field != "keep-shadow"), "seed", *DETECTION_FIELDS]
-ADD_DIALOG_FIELDS = ["source-layer", "source-mask-layer", "source-class", *RELATION_FIELDS, *PLACEMENT_FIELDS,
-                     "cast-shadow", "seed", *DETECTION_FIELDS]
-DETECT_DIALOG_FIELDS = DETECTION_FIELDS
+# The dialogs' frames, fields and greyed-out rules: dialog_layout.py.
+# A Python file named by this variable gets attach(dialog, config, procedure_name) before each dialog runs: the
+# dialog test (tests/gimp/dialog_probe.py) reads the widgets and measures the window through it.
+DIALOG_PROBE_VARIABLE = "SEMANTIC_EDIT_DIALOG_PROBE"
 # The server address a person typed, kept in GIMP's parasiterc: GIMP itself remembers the dialog's values only after
 # a successful run, and the first run often fails because the server is not started yet.
 SERVER_PARASITE = "semantic-edit-server"
@@ -109,58 +99,72 @@ def _remember_server(address: str) -> None:
         _log(f"could not remember the server address: {error}")
 
 
-def _show_dialog(procedure, config, title: str = "Remove Object", fields=None) -> bool:
+def _attach_probe(dialog, config, procedure) -> None:
+    path = os.environ.get(DIALOG_PROBE_VARIABLE)
+    if not path:
+        return
+    spec = importlib.util.spec_from_file_location("semantic_edit_dialog_probe", path)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    probe.attach(dialog, config, procedure.get_name())
+
+
+def _show_dialog(procedure, config, title: str = "Remove Object", layout=dialog_layout.REMOVE) -> bool:
     """The ProcedureDialog over the same config that non-interactive runs read; False when the user cancels."""
     gi.require_version("GimpUi", "3.0")
     from gi.repository import GimpUi
 
     GimpUi.init(procedure.get_name())
-    dialog = GimpUi.ProcedureDialog.new(procedure, config, title)
-    dialog.fill(fields or DIALOG_FIELDS)
+    dialog_layout.words_from_numbers(config, layout.words)
+    dialog = dialog_layout.build(procedure, config, title, layout)
+    _attach_probe(dialog, config, procedure)
     try:
-        return dialog.run()
+        confirmed = dialog.run()
     finally:
         dialog.destroy()
+    if confirmed:
+        dialog_layout.numbers_from_words(config, layout.words)
+    return confirmed
 
 
-def _ask(procedure, run_mode, config, title: str, fields) -> bool:
+def _ask(procedure, run_mode, config, title: str, layout) -> bool:
     """The remembered server (not for scripts) and the dialog (interactive runs); False when the user cancels."""
     if run_mode != Gimp.RunMode.NONINTERACTIVE:  # scripts say which server; people get the one they used last
         remembered = _remembered_server()
         if remembered:
             config.set_property("server", remembered)
-    return run_mode != Gimp.RunMode.INTERACTIVE or _show_dialog(procedure, config, title, fields)
+    return run_mode != Gimp.RunMode.INTERACTIVE or _show_dialog(procedure, config, title, layout)
 
 
 def run_remove(procedure, run_mode, image, drawables, config, data):
-    return _run_edit(procedure, run_mode, image, drawables, config, "Remove Object", DIALOG_FIELDS,
+    return _run_edit(procedure, run_mode, image, drawables, config, "Remove Object", dialog_layout.REMOVE,
                      remove_object.settings_from_config, remove_object.remove_object)
 
 
 def run_recolor(procedure, run_mode, image, drawables, config, data):
-    return _run_edit(procedure, run_mode, image, drawables, config, "Recolor Object", RECOLOR_DIALOG_FIELDS,
+    return _run_edit(procedure, run_mode, image, drawables, config, "Recolor Object", dialog_layout.RECOLOR,
                      recolor_object.settings_from_config, recolor_object.recolor_object)
 
 
 def run_move(procedure, run_mode, image, drawables, config, data):
-    return _run_edit(procedure, run_mode, image, drawables, config, "Move Object", MOVE_DIALOG_FIELDS,
+    return _run_edit(procedure, run_mode, image, drawables, config, "Move Object", dialog_layout.MOVE,
                      move_object.settings_from_config, move_object.move_object)
 
 
 def run_replace(procedure, run_mode, image, drawables, config, data):
-    return _run_edit(procedure, run_mode, image, drawables, config, "Replace Object", REPLACE_DIALOG_FIELDS,
+    return _run_edit(procedure, run_mode, image, drawables, config, "Replace Object", dialog_layout.REPLACE,
                      replace_object.settings_from_config, replace_object.replace_object)
 
 
 def run_add(procedure, run_mode, image, drawables, config, data):
-    return _run_edit(procedure, run_mode, image, drawables, config, "Add Object", ADD_DIALOG_FIELDS,
+    return _run_edit(procedure, run_mode, image, drawables, config, "Add Object", dialog_layout.ADD,
                      add_object.settings_from_config, add_object.add_object)
 
 
-def _run_edit(procedure, run_mode, image, drawables, config, title, fields, read_settings, edit):
+def _run_edit(procedure, run_mode, image, drawables, config, title, layout, read_settings, edit):
     """An edit procedure's run: the dialog, the checked settings, the edit; returns the result layer (and, for Move
     and Add, the placements, also shown in a message to people) or the error."""
-    if not _ask(procedure, run_mode, config, title, fields):
+    if not _ask(procedure, run_mode, config, title, layout):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
     try:
         settings = read_settings(config)
@@ -187,7 +191,7 @@ def _run_edit(procedure, run_mode, image, drawables, config, title, fields, read
 
 
 def run_detect(procedure, run_mode, image, drawables, config, data):
-    if not _ask(procedure, run_mode, config, "Detect Objects", DETECT_DIALOG_FIELDS):
+    if not _ask(procedure, run_mode, config, "Detect Objects", dialog_layout.DETECT):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
     try:
         settings = detect_objects.settings_from_config(config)
@@ -251,6 +255,9 @@ class SemanticEdit(Gimp.PlugIn):
         arguments.detection_arguments(procedure, flags)
         arguments.server_argument(procedure, flags)
         arguments.iterations_argument(procedure, flags)
+        arguments.instance_words_arguments(procedure, flags)
+        arguments.fill_words_arguments(procedure, flags)
+        arguments.detection_words_arguments(procedure, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object removed", False, flags)
         return procedure
@@ -269,20 +276,22 @@ class SemanticEdit(Gimp.PlugIn):
         arguments.target_arguments(procedure, flags)
         Gegl.init(None)  # a GeglColor needs babl, which GIMP starts only to run a procedure, not to register it
         procedure.add_color_argument(
-            "color", "_Color", "The object's new colour", False,
+            "color", "Ne_w colour", "The object's new colour", False,
             Gegl.Color.new(recolor_object.color_hex(recolor_object.DEFAULT_COLOR)), flags)
         procedure.add_double_argument(
-            "strength", "St_rength", "How far the object moves to the new colour, 0..1 (1 = all the way)",
+            "strength", "Str_ength", "How far the object moves to the new colour, 0..1 (1 = all the way)",
             0.0, 1.0, 1.0, flags)
         procedure.add_double_argument(
-            "lightness", "Li_ghtness", "1: the object takes the colour's lightness (a dark object painted yellow "
+            "lightness", "L_ightness", "1: the object takes the colour's lightness (a dark object painted yellow "
             "turns a bright yellow, with its shading); 0: each pixel keeps its lightness, only hue and chroma "
             "change", 0.0, 1.0, 1.0, flags)
         procedure.add_int_argument(
-            "edge", "_Edge (px)", "Soft edge beyond the object over which the change fades out, in pixels; "
+            "edge", "E_dge (px)", "Soft edge beyond the object over which the change fades out, in pixels; "
             "raise it when a rim of the old colour remains", 0, MAX_EDGE_PX, recolor_object.DEFAULT_EDGE_PX, flags)
         arguments.detection_arguments(procedure, flags)
         arguments.server_argument(procedure, flags)
+        arguments.instance_words_arguments(procedure, flags)
+        arguments.detection_words_arguments(procedure, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object recoloured", False, flags)
         return procedure
@@ -312,6 +321,9 @@ class SemanticEdit(Gimp.PlugIn):
         arguments.seed_argument(procedure, flags, "the fill and the proposed places")
         arguments.detection_arguments(procedure, flags)
         arguments.server_argument(procedure, flags)
+        arguments.instance_words_arguments(procedure, flags)
+        arguments.fill_words_arguments(procedure, flags)
+        arguments.detection_words_arguments(procedure, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object moved", False, flags)
         arguments.placements_return_value(procedure, flags)
@@ -336,6 +348,9 @@ class SemanticEdit(Gimp.PlugIn):
         arguments.seed_argument(procedure, flags, "the fill")
         arguments.detection_arguments(procedure, flags)
         arguments.server_argument(procedure, flags)
+        arguments.instance_words_arguments(procedure, flags)
+        arguments.fill_words_arguments(procedure, flags)
+        arguments.detection_words_arguments(procedure, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object replaced", False, flags)
         return procedure
@@ -354,7 +369,7 @@ class SemanticEdit(Gimp.PlugIn):
         flags = GObject.ParamFlags.READWRITE
         arguments.source_arguments(procedure, flags)
         procedure.add_string_argument(
-            "source-class", "Source c_lass", "The new object's class for the position model, e.g. 'lamp' or 'red "
+            "source-class", "So_urce class", "The new object's class for the position model, e.g. 'lamp' or 'red "
             "cube'; empty = the class Detect Objects gave the source layer, else 'some object'", "", flags)
         arguments.relation_arguments(procedure, flags)
         arguments.placement_arguments(procedure, flags)
@@ -362,6 +377,7 @@ class SemanticEdit(Gimp.PlugIn):
         arguments.seed_argument(procedure, flags, "the proposed places")
         arguments.detection_arguments(procedure, flags)
         arguments.server_argument(procedure, flags)
+        arguments.detection_words_arguments(procedure, flags)
         procedure.add_layer_return_value(
             "result-layer", "Result layer", "The new layer with the object added", False, flags)
         arguments.placements_return_value(procedure, flags)
@@ -380,6 +396,7 @@ class SemanticEdit(Gimp.PlugIn):
         flags = GObject.ParamFlags.READWRITE
         arguments.detection_arguments(procedure, flags)
         arguments.server_argument(procedure, flags)
+        arguments.detection_words_arguments(procedure, flags)
         procedure.add_layer_return_value(
             "objects-group", "Objects group", "The new layer group holding one mask layer per object", False, flags)
         procedure.add_string_return_value(
